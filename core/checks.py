@@ -1,0 +1,45 @@
+"""System checks that refuse a django-q2 configuration able to run a task twice."""
+
+from django.conf import settings
+from django.core.checks import Error, Tags, register
+
+
+@register(Tags.compatibility, deploy=False)
+def check_task_queue(app_configs=None, **kwargs):
+    """A task handed out again while still running would be a second execution."""
+    errors = []
+    conf = getattr(settings, "Q_CLUSTER", {})
+    timeout, retry = conf.get("timeout"), conf.get("retry")
+    if timeout is None or retry is None:
+        errors.append(
+            Error(
+                "Q_CLUSTER must set both 'timeout' and 'retry'.",
+                hint="Without them a slow task can be handed to a second worker.",
+                id="core.E001",
+            )
+        )
+    elif timeout >= retry:
+        errors.append(
+            Error(
+                f"Q_CLUSTER timeout ({timeout}s) must be below retry ({retry}s).",
+                hint="Otherwise the broker re-delivers a task that is still running.",
+                id="core.E002",
+            )
+        )
+    if not conf.get("max_attempts"):
+        errors.append(
+            Error(
+                "Q_CLUSTER max_attempts must be a positive number (0 means unlimited).",
+                hint="Unlimited attempts repeat a failing task forever.",
+                id="core.E003",
+            )
+        )
+    if conf.get("catch_up", True):
+        errors.append(
+            Error(
+                "Q_CLUSTER catch_up must be False.",
+                hint="Catching up missed schedules would run the daily batch several times.",
+                id="core.E004",
+            )
+        )
+    return errors

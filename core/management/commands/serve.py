@@ -1,0 +1,54 @@
+"""Serve the web app and a django-q2 worker together; Ctrl-C stops both (`make run`)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
+
+
+class Command(BaseCommand):
+    help = "Run the web server and a background worker together until Ctrl-C."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+
+    def handle(self, *args, **options):
+        manage = [sys.executable, "manage.py"]
+        address = f"{options['host']}:{options['port']}"
+        children = [
+            subprocess.Popen([*manage, "qcluster"]),
+            subprocess.Popen([*manage, "runserver", address, "--noreload", "--skip-checks"]),
+        ]
+        self.stdout.write(
+            self.style.SUCCESS(_("Overdue Notices is running at http://%(address)s/") % {"address": address})
+        )
+        self.stdout.write(_("Press Ctrl-C to stop the web server and the worker."))
+        stop = False
+
+        def _stop(signum, frame):
+            nonlocal stop
+            stop = True
+
+        signal.signal(signal.SIGINT, _stop)
+        signal.signal(signal.SIGTERM, _stop)
+        try:
+            while not stop and all(child.poll() is None for child in children):
+                time.sleep(0.3)
+        finally:
+            for child in children:
+                if child.poll() is None:
+                    child.send_signal(signal.SIGINT)
+            deadline = time.monotonic() + 10
+            for child in children:
+                try:
+                    child.wait(max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    child.kill()
+        self.stdout.write(_("Stopped."))

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import datetime
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from core.audit import audit_record
+from core.exceptions import ServiceError
+
+from ..models import Customer
+
+CONTACT_FIELDS = (
+    "do_not_contact",
+    "do_not_contact_reason",
+    "do_not_contact_until",
+    "deceased",
+    "disputed",
+)
+
+
+def _describe(customer: Customer) -> str:
+    parts = []
+    if customer.do_not_contact:
+        until = customer.do_not_contact_until.isoformat() if customer.do_not_contact_until else "∞"
+        parts.append(f"do_not_contact[{customer.do_not_contact_reason}→{until}]")
+    if customer.deceased:
+        parts.append("deceased")
+    if customer.disputed:
+        parts.append("disputed")
+    return ", ".join(parts) or "contactable"
+
+
+def customer_update_contact(
+    *,
+    customer: Customer,
+    user,
+    do_not_contact: bool | None = None,
+    do_not_contact_reason: str | None = None,
+    do_not_contact_until: datetime.date | None | bool = False,
+    deceased: bool | None = None,
+    disputed: bool | None = None,
+    note: str = "",
+) -> Customer:
+    """Change a customer's contact flags (do-not-contact, deceased, disputed), audited."""
+    with transaction.atomic():
+        current = Customer.objects.select_for_update().get(pk=customer.pk)
+        before = _describe(current)
+        if do_not_contact is not None:
+            current.do_not_contact = do_not_contact
+        if do_not_contact_reason is not None:
+            current.do_not_contact_reason = do_not_contact_reason.strip()
+        if do_not_contact_until is not False:
+            current.do_not_contact_until = do_not_contact_until
+        if deceased is not None:
+            current.deceased = deceased
+        if disputed is not None:
+            current.disputed = disputed
+        if not current.do_not_contact:
+            current.do_not_contact_reason = ""
+            current.do_not_contact_until = None
+        elif not current.do_not_contact_reason:
+            raise ServiceError(_("A do-not-contact flag needs a reason."), code="reason_required")
+        after = _describe(current)
+        if before == after:
+            return current
+        current.save(update_fields=[*CONTACT_FIELDS, "updated_at"])
+        audit_record(
+            actor=user,
+            action="customer.contact_update",
+            obj=current,
+            from_state=before,
+            to_state=after,
+            note=note,
+        )
+    for field in CONTACT_FIELDS:
+        setattr(customer, field, getattr(current, field))
+    return current
