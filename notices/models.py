@@ -1,6 +1,233 @@
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+ZERO = Decimal("0.00")
+
+
+# --- Contact policy -------------------------------------------------------------------
+
+
+def _policy_default(name: str):
+    return lambda: getattr(settings, name)
+
+
+class ContactPolicy(models.Model):
+    """The rules administrators may tune (one row). Defaults come from settings."""
+
+    window_start = models.TimeField(_("contact window opens"), default=datetime.time(8, 0))
+    window_end = models.TimeField(_("contact window closes"), default=datetime.time(22, 0))
+    daily_cap = models.PositiveSmallIntegerField(
+        _("SMS per customer per day"), default=1, validators=[MinValueValidator(1)]
+    )
+    rate_limit = models.PositiveIntegerField(
+        _("gateway rate limit (messages per second)"), default=50, validators=[MinValueValidator(1)]
+    )
+    min_overdue_amount = models.DecimalField(
+        _("minimum overdue amount to notify"), max_digits=12, decimal_places=2, default=Decimal("10.00")
+    )
+    max_parts = models.PositiveSmallIntegerField(
+        _("maximum SMS parts per template"),
+        default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(6)],
+    )
+    batch_max_age_days = models.PositiveSmallIntegerField(
+        _("batches older than this many days cannot be approved"), default=1
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("contact policy")
+        verbose_name_plural = _("contact policy")
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="contactpolicy_single_row")]
+
+    def __str__(self) -> str:
+        return str(_("Contact policy"))
+
+    @classmethod
+    def current(cls) -> ContactPolicy:
+        """The one policy row, created from settings on first use."""
+        policy = cls.objects.filter(pk=1).first()
+        if policy is None:
+            start, end = settings.SMS_CONTACT_WINDOW
+            policy, _created = cls.objects.get_or_create(
+                pk=1,
+                defaults={
+                    "window_start": start,
+                    "window_end": end,
+                    "daily_cap": settings.SMS_DAILY_CAP,
+                    "rate_limit": settings.SMS_RATE_LIMIT,
+                    "min_overdue_amount": settings.SMS_MIN_OVERDUE_AMOUNT,
+                    "max_parts": settings.SMS_MAX_PARTS,
+                    "batch_max_age_days": settings.BATCH_MAX_AGE_DAYS,
+                },
+            )
+        return policy
+
+
+class ForbiddenExpression(models.Model):
+    """A phrase no outgoing SMS may contain (threats, impersonation, third parties…)."""
+
+    class Category(models.TextChoices):
+        THREAT = "threat", _("threat or intimidation")
+        IMPERSONATION = "impersonation", _("pretending to be a court, police or lawyer")
+        THIRD_PARTY = "third_party", _("contacting family, employer or contacts")
+        EXPOSURE = "exposure", _("public exposure")
+        VISIT = "visit", _("home or workplace visit")
+        OTHER = "other", _("other")
+
+    phrase = models.CharField(_("phrase"), max_length=50, unique=True)
+    category = models.CharField(
+        _("category"), max_length=20, choices=Category.choices, default=Category.OTHER
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("forbidden expression")
+        verbose_name_plural = _("forbidden expressions")
+        ordering = ["category", "phrase"]
+
+    def __str__(self) -> str:
+        return self.phrase
+
+
+# --- Stages and templates -------------------------------------------------------------
+
+
+class CollectionStage(models.Model):
+    """A days-overdue range with its cadence and its template variants."""
+
+    name = models.CharField(_("name"), max_length=50)
+    min_days = models.PositiveIntegerField(_("from day"), validators=[MinValueValidator(1)])
+    max_days = models.PositiveIntegerField(
+        _("to day"), null=True, blank=True, help_text=_("Empty means no upper limit.")
+    )
+    cadence_days = models.PositiveIntegerField(
+        _("repeat every (days)"),
+        default=0,
+        help_text=_("0: one notice per stage; N: another notice every N days while the loan stays here."),
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("collection stage")
+        verbose_name_plural = _("collection stages")
+        ordering = ["min_days"]
+        constraints = [
+            models.CheckConstraint(condition=Q(min_days__gte=1), name="stage_min_days_positive"),
+            models.CheckConstraint(
+                condition=Q(max_days__isnull=True) | Q(max_days__gte=models.F("min_days")),
+                name="stage_range_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.range_label})"
+
+    @property
+    def range_label(self) -> str:
+        if self.max_days is None:
+            return _("%(n)s+ days") % {"n": self.min_days}
+        return _("%(lo)s–%(hi)s days") % {"lo": self.min_days, "hi": self.max_days}
+
+    def contains(self, days: int) -> bool:
+        return days >= self.min_days and (self.max_days is None or days <= self.max_days)
+
+
+class TemplatePurpose(models.TextChoices):
+    OVERDUE_NOTICE = "overdue_notice", _("overdue notice")
+    PLAN_CONFIRMATION = "plan_confirmation", _("plan confirmation")
+    PLAN_REMINDER = "plan_reminder", _("installment reminder")
+    FEEDBACK_REPLY = "feedback_reply", _("feedback reply")
+    EDUCATION = "education", _("education")
+
+
+class SmsTemplate(models.Model):
+    """Staff-written SMS text. Editing a used template creates a new version."""
+
+    name = models.CharField(_("name"), max_length=80)
+    purpose = models.CharField(
+        _("purpose"), max_length=20, choices=TemplatePurpose.choices, default=TemplatePurpose.OVERDUE_NOTICE
+    )
+    stage = models.ForeignKey(
+        CollectionStage,
+        verbose_name=_("stage"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="templates",
+    )
+    variant = models.CharField(_("variant"), max_length=10, default="A")
+    weight = models.PositiveSmallIntegerField(
+        _("weight"), default=100, help_text=_("Share of loans that get this variant, relative to the others.")
+    )
+    body = models.TextField(_("text"))
+    version = models.PositiveIntegerField(_("version"), default=1)
+    active = models.BooleanField(_("active"), default=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("last edited by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("SMS template")
+        verbose_name_plural = _("SMS templates")
+        ordering = ["purpose", "stage__min_days", "variant"]
+        constraints = [
+            models.UniqueConstraint(fields=["purpose", "stage", "variant"], name="template_variant_unique"),
+            models.CheckConstraint(
+                condition=~Q(purpose="overdue_notice") | Q(stage__isnull=False),
+                name="template_notice_has_stage",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} · {self.variant} · v{self.version}"
+
+
+class SmsTemplateVersion(models.Model):
+    """The text of one version of a template, frozen once a message has used it."""
+
+    template = models.ForeignKey(
+        SmsTemplate, verbose_name=_("template"), on_delete=models.PROTECT, related_name="versions"
+    )
+    version = models.PositiveIntegerField(_("version"))
+    body = models.TextField(_("text"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("template version")
+        verbose_name_plural = _("template versions")
+        ordering = ["template", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["template", "version"], name="template_version_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template.name} v{self.version}"
+
+
+# --- Batches and messages -------------------------------------------------------------
 
 
 class BatchStatus(models.TextChoices):
@@ -16,7 +243,7 @@ class BatchStatus(models.TextChoices):
 class NoticeBatch(models.Model):
     """The notices due on one as-of date; nothing in it is sent before a supervisor approves."""
 
-    as_of = models.DateField(_("as of"))
+    as_of = models.DateField(_("as of"), db_index=True)
     status = models.CharField(
         _("status"), max_length=20, choices=BatchStatus.choices, default=BatchStatus.DRAFT, db_index=True
     )
@@ -28,25 +255,232 @@ class NoticeBatch(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("submitted by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        verbose_name=_("approved by"),
+        verbose_name=_("approved or rejected by"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
     )
     reason = models.TextField(_("reason"), blank=True)
+    content_hash = models.CharField(_("content hash"), max_length=64, blank=True)
+    message_count = models.PositiveIntegerField(_("messages"), default=0)
+    customer_count = models.PositiveIntegerField(_("customers"), default=0)
+    loan_count = models.PositiveIntegerField(_("loans"), default=0)
+    overdue_total = models.DecimalField(_("overdue amount"), max_digits=16, decimal_places=2, default=ZERO)
+    excluded_count = models.PositiveIntegerField(_("excluded"), default=0)
+    excluded_by_reason = models.JSONField(_("excluded by reason"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
+    decided_at = models.DateTimeField(_("approved or rejected"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("notice batch")
         verbose_name_plural = _("notice batches")
         ordering = ["-as_of", "-id"]
         permissions = [("approve_noticebatch", _("Can approve or reject notice batches"))]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["as_of"],
+                condition=~Q(status__in=["rejected", "cancelled"]),
+                name="noticebatch_one_open_per_date",
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} · {self.as_of}"
+        return _("Batch #%(id)s for %(date)s") % {"id": self.pk, "date": self.as_of}
+
+
+class MessageStatus(models.TextChoices):
+    PENDING = "pending", _("pending")
+    EXCLUDED = "excluded", _("excluded")
+    QUEUED = "queued", _("queued")
+    SENDING = "sending", _("sending")
+    SENT = "sent", _("sent")
+    DELIVERED = "delivered", _("delivered")
+    FAILED = "failed", _("failed")
+    UNKNOWN = "unknown", _("unknown")
+    CANCELLED = "cancelled", _("cancelled")
+    EXPIRED = "expired", _("expired")
+
+
+# Statuses whose dedupe key is held: the notice exists, will be or was sent.
+LIVE_STATUSES = (
+    MessageStatus.PENDING,
+    MessageStatus.QUEUED,
+    MessageStatus.SENDING,
+    MessageStatus.SENT,
+    MessageStatus.DELIVERED,
+    MessageStatus.FAILED,
+    MessageStatus.UNKNOWN,
+)
+
+
+class ExclusionReason(models.TextChoices):
+    DO_NOT_CONTACT = "do_not_contact", _("do not contact")
+    DECEASED = "deceased", _("deceased")
+    DISPUTED = "disputed", _("disputed")
+    STOP_REQUEST = "stop_request", _("asked to stop SMS")
+    PHONE_MISSING = "phone_missing", _("no mobile number")
+    PHONE_INVALID = "phone_invalid", _("invalid mobile number")
+    PHONE_LANDLINE = "phone_landline", _("landline, not a mobile")
+    PHONE_SHARED = "phone_shared", _("mobile shared with another customer")
+    PHONE_WRONG = "phone_wrong", _("reported as wrong number")
+    ACTIVE_PLAN = "active_plan", _("active repayment plan")
+    ALREADY_NOTIFIED = "already_notified", _("already notified this cycle")
+    BELOW_MINIMUM = "below_minimum", _("amount below the minimum")
+    DAILY_CAP = "daily_cap", _("daily SMS limit reached")
+    NO_TEMPLATE = "no_template", _("no active template for the stage")
+
+
+class SmsMessage(models.Model):
+    """One SMS (or an excluded one saying why not); phone and text frozen at creation."""
+
+    batch = models.ForeignKey(
+        NoticeBatch,
+        verbose_name=_("batch"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="messages",
+    )
+    purpose = models.CharField(
+        _("purpose"), max_length=20, choices=TemplatePurpose.choices, default=TemplatePurpose.OVERDUE_NOTICE
+    )
+    customer = models.ForeignKey(
+        "customers.Customer",
+        verbose_name=_("customer"),
+        on_delete=models.PROTECT,
+        related_name="sms_messages",
+    )
+    loan = models.ForeignKey(
+        "customers.Loan",
+        verbose_name=_("loan"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="sms_messages",
+    )
+    stage = models.ForeignKey(
+        CollectionStage,
+        verbose_name=_("stage"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    template = models.ForeignKey(
+        SmsTemplate,
+        verbose_name=_("template"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    template_version = models.ForeignKey(
+        SmsTemplateVersion,
+        verbose_name=_("template version"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="messages",
+    )
+    variant = models.CharField(_("variant"), max_length=10, blank=True)
+    phone = models.CharField(_("mobile"), max_length=20, blank=True)
+    body = models.TextField(_("text"), blank=True)
+    segments = models.PositiveSmallIntegerField(_("SMS parts"), default=0)
+    loan_count = models.PositiveSmallIntegerField(_("loans covered"), default=1)
+    overdue_total = models.DecimalField(_("overdue amount"), max_digits=14, decimal_places=2, default=ZERO)
+    days_overdue = models.PositiveIntegerField(_("days overdue"), default=0)
+    status = models.CharField(
+        _("status"), max_length=12, choices=MessageStatus.choices, default=MessageStatus.PENDING
+    )
+    exclusion_reason = models.CharField(
+        _("exclusion reason"), max_length=20, choices=ExclusionReason.choices, blank=True
+    )
+    idempotency_key = models.CharField(_("idempotency key"), max_length=64, unique=True)
+    dedupe_key = models.CharField(_("dedupe key"), max_length=100, null=True, blank=True)  # noqa: DJ001 (NULL: no key)
+    provider_message_id = models.CharField(_("gateway message id"), max_length=100, blank=True, db_index=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=255, blank=True)
+    error_code = models.CharField(_("error code"), max_length=50, blank=True)
+    not_before = models.DateTimeField(_("not before"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True, db_index=True)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    failed_at = models.DateTimeField(_("failed"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("SMS message")
+        verbose_name_plural = _("SMS messages")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dedupe_key"],
+                condition=Q(status__in=LIVE_STATUSES) & Q(dedupe_key__isnull=False),
+                name="smsmessage_dedupe_live_unique",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="excluded") | ~Q(exclusion_reason=""),
+                name="smsmessage_excluded_has_reason",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["batch", "status"]),
+            models.Index(fields=["status", "not_before"]),
+            models.Index(fields=["customer", "created_at"]),
+            models.Index(fields=["loan", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} · {self.get_status_display()}"
+
+
+class NotifiedLoan(models.Model):
+    """A loan a notice covered, in which stage and on which date: drives the cadence."""
+
+    message = models.ForeignKey(
+        SmsMessage, verbose_name=_("message"), on_delete=models.CASCADE, related_name="covered_loans"
+    )
+    loan = models.ForeignKey(
+        "customers.Loan", verbose_name=_("loan"), on_delete=models.CASCADE, related_name="notices"
+    )
+    stage = models.ForeignKey(
+        CollectionStage, verbose_name=_("stage"), on_delete=models.PROTECT, related_name="+"
+    )
+    as_of = models.DateField(_("as of"))
+    days_overdue = models.PositiveIntegerField(_("days overdue"))
+    overdue_amount = models.DecimalField(_("overdue amount"), max_digits=14, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("notified loan")
+        verbose_name_plural = _("notified loans")
+        indexes = [models.Index(fields=["loan", "stage", "as_of"])]
+
+    def __str__(self) -> str:
+        return f"{self.loan_id} · {self.as_of}"
+
+
+# --- Repayment plans (issue: feedback and plans) --------------------------------------
 
 
 class PlanStatus(models.TextChoices):

@@ -72,3 +72,10 @@ class LoanFactory(factory.django.DjangoModelFactory):
         lambda o: timezone.localdate() - datetime.timedelta(days=o.days) if o.days else None
     )
     as_of = factory.LazyFunction(timezone.localdate)
+
+
+def notice_stage(min_days: int):
+    """The seeded default stage that contains `min_days`."""
+    from notices.models import CollectionStage
+
+    return CollectionStage.objects.get(min_days__lte=min_days, **({"max_days__gte": min_days} if min_days <= 90 else {"max_days__isnull": True}))

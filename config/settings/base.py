@@ -5,6 +5,8 @@ environment variable, listed with its default in README.md ("Settings").
 """
 
 import contextlib
+import datetime
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -139,6 +141,25 @@ BANK_NAME = env("BANK_NAME", default="民丰银行")
 SMS_SIGNATURE = env("SMS_SIGNATURE", default=f"【{BANK_NAME}】")
 BANK_HOTLINE = env("BANK_HOTLINE", default="95588")
 BANK_REPAY_METHODS = env("BANK_REPAY_METHODS", default="手机银行、网点柜台或自动扣款")
+
+# --- Notices and sending -------------------------------------------------------------
+# Defaults for the contact policy; administrators can change it in the admin (audited).
+
+
+def _time_range(text: str) -> tuple[datetime.time, datetime.time]:
+    start, end = (datetime.time.fromisoformat(part.strip()) for part in text.split("-", 1))
+    return start, end
+
+
+SMS_CONTACT_WINDOW = _time_range(env("SMS_CONTACT_WINDOW", default="08:00-22:00"))
+SMS_RATE_LIMIT = env.int("SMS_RATE_LIMIT", default=50)
+SMS_DAILY_CAP = env.int("SMS_DAILY_CAP", default=1)
+SMS_MIN_OVERDUE_AMOUNT = Decimal(env("SMS_MIN_OVERDUE_AMOUNT", default="10.00"))
+SMS_REPAY_BY_DAYS = env.int("SMS_REPAY_BY_DAYS", default=3)
+SMS_MAX_PARTS = env.int("SMS_MAX_PARTS", default=2)
+BATCH_MAX_AGE_DAYS = env.int("BATCH_MAX_AGE_DAYS", default=1)
+BATCH_SCHEDULE_TIME = env("BATCH_SCHEDULE_TIME", default="07:30")
+SMS_BACKEND = env("SMS_BACKEND", default="console")
 
 # --- Background tasks (django-q2) ---------------------------------------------------
 # The ORM broker needs nothing but the database; REDIS_URL switches to Redis. The

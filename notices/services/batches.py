@@ -1,0 +1,620 @@
+"""The daily batch: who gets which words for an as-of date, and the four-eyes approval."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.audit import audit_record
+from core.exceptions import ServiceError
+from customers.models import Customer, Loan, LoanStatus, PhoneProblem
+
+from ..models import (
+    LIVE_STATUSES,
+    BatchStatus,
+    CollectionStage,
+    ContactPolicy,
+    ExclusionReason,
+    MessageStatus,
+    NoticeBatch,
+    NotifiedLoan,
+    PlanStatus,
+    RepaymentPlan,
+    SmsMessage,
+    SmsTemplate,
+    SmsTemplateVersion,
+    TemplatePurpose,
+)
+from ..rendering import LoanFacts, notice_context, render, segments, with_signature
+from .templates import template_current_version
+
+APPROVE_PERMISSION = "notices.approve_noticebatch"
+CHUNK = 2000
+OPEN_BATCH_STATUSES = (
+    BatchStatus.DRAFT,
+    BatchStatus.PENDING_APPROVAL,
+    BatchStatus.APPROVED,
+    BatchStatus.SENDING,
+    BatchStatus.DONE,
+)
+
+PHONE_REASONS = {
+    PhoneProblem.MISSING: ExclusionReason.PHONE_MISSING,
+    PhoneProblem.INVALID: ExclusionReason.PHONE_INVALID,
+    PhoneProblem.NOT_MOBILE: ExclusionReason.PHONE_LANDLINE,
+    PhoneProblem.SHARED: ExclusionReason.PHONE_SHARED,
+    PhoneProblem.WRONG_NUMBER: ExclusionReason.PHONE_WRONG,
+}
+
+
+# --- Choosing words -------------------------------------------------------------------
+
+
+@dataclass
+class StageTemplates:
+    stage: CollectionStage
+    variants: list[tuple[SmsTemplate, SmsTemplateVersion]] = field(default_factory=list)
+
+    @property
+    def total_weight(self) -> int:
+        return sum(t.weight for t, _v in self.variants)
+
+    def pick(self, loan_account: str) -> tuple[SmsTemplate, SmsTemplateVersion] | None:
+        """The variant for this loan: a stable hash, so a loan keeps its variant."""
+        total = self.total_weight
+        if not total:
+            return None
+        digest = hashlib.sha256(f"{loan_account}:{self.stage.pk}".encode()).digest()
+        point = int.from_bytes(digest[:8], "big") % total
+        for template, version in self.variants:
+            if point < template.weight:
+                return template, version
+            point -= template.weight
+        return self.variants[-1]
+
+
+def stage_templates() -> list[StageTemplates]:
+    """Active stages with their active, weighted overdue-notice variants."""
+    stages = {
+        s.pk: StageTemplates(s) for s in CollectionStage.objects.filter(active=True).order_by("min_days")
+    }
+    templates = SmsTemplate.objects.filter(
+        purpose=TemplatePurpose.OVERDUE_NOTICE, active=True, weight__gt=0, stage_id__in=stages
+    ).order_by("variant", "pk")
+    for template in templates:
+        stages[template.stage_id].variants.append((template, template_current_version(template)))
+    return list(stages.values())
+
+
+def stage_for(days: int, stages: list[StageTemplates]) -> StageTemplates | None:
+    for entry in stages:
+        if entry.stage.contains(days):
+            return entry
+    return None
+
+
+def variant_for_loan(loan: Loan, *, as_of: datetime.date) -> SmsTemplate | None:
+    """Which template variant this loan gets today (for previews and A/B reports)."""
+    entry = stage_for(loan.days_overdue_on(as_of), stage_templates())
+    picked = entry.pick(loan.loan_account) if entry else None
+    return picked[0] if picked else None
+
+
+# --- Generation -----------------------------------------------------------------------
+
+
+@dataclass
+class _Loan:
+    id: int
+    account: str
+    customer_id: int
+    amount: Decimal
+    since: datetime.date
+    status: str
+    days: int
+    stage: StageTemplates | None = None
+
+
+def _overdue_loans(as_of: datetime.date) -> Iterator[tuple[dict, list[_Loan]]]:
+    """Overdue loans grouped by customer, streamed in customer order."""
+    rows = (
+        Loan.objects.filter(
+            status__in=(LoanStatus.OVERDUE, LoanStatus.IN_PLAN),
+            overdue_since__isnull=False,
+            overdue_since__lt=as_of,
+        )
+        .order_by("customer_id", "id")
+        .values_list(
+            "id",
+            "loan_account",
+            "customer_id",
+            "overdue_amount",
+            "overdue_since",
+            "status",
+            "customer__name",
+            "customer__id_number",
+            "customer__mobile",
+            "customer__phone_problem",
+            "customer__do_not_contact",
+            "customer__do_not_contact_until",
+            "customer__deceased",
+            "customer__disputed",
+        )
+    )
+    current_id, customer, loans = None, None, []
+    for row in rows.iterator(chunk_size=CHUNK):
+        (pk, account, customer_id, amount, since, status, *cust) = row
+        if customer_id != current_id:
+            if loans:
+                yield customer, loans
+            current_id, loans = customer_id, []
+            customer = dict(
+                zip(
+                    (
+                        "name",
+                        "id_number",
+                        "mobile",
+                        "phone_problem",
+                        "do_not_contact",
+                        "do_not_contact_until",
+                        "deceased",
+                        "disputed",
+                    ),
+                    cust,
+                    strict=True,
+                )
+            )
+            customer["id"] = customer_id
+        loans.append(_Loan(pk, account, customer_id, amount, since, status, (as_of - since).days))
+    if loans:
+        yield customer, loans
+
+
+def _last_notices(as_of: datetime.date, lookback_days: int) -> dict[tuple[int, int], datetime.date]:
+    """(loan, stage) → date of the latest live notice within the lookback window."""
+    since = as_of - datetime.timedelta(days=lookback_days)
+    rows = (
+        NotifiedLoan.objects.filter(as_of__gte=since, as_of__lte=as_of, message__status__in=LIVE_STATUSES)
+        .values_list("loan_id", "stage_id")
+        .annotate(last=Max("as_of"))
+        .order_by()
+    )
+    return {(loan_id, stage_id): last for loan_id, stage_id, last in rows}
+
+
+def _customers_at_cap(as_of: datetime.date, cap: int) -> set[int]:
+    """Customers who already have `cap` live messages for this date (any purpose)."""
+    start = timezone.make_aware(datetime.datetime.combine(as_of, datetime.time.min))
+    end = start + datetime.timedelta(days=1)
+    counts = Counter(
+        SmsMessage.objects.filter(status__in=LIVE_STATUSES)
+        .filter(Q(batch__as_of=as_of) | Q(batch__isnull=True, created_at__gte=start, created_at__lt=end))
+        .values_list("customer_id", flat=True)
+    )
+    return {customer_id for customer_id, n in counts.items() if n >= cap}
+
+
+def _loans_in_active_plans() -> set[int]:
+    return set(
+        RepaymentPlan.objects.filter(status__in=(PlanStatus.APPROVED, PlanStatus.ACTIVE)).values_list(
+            "loan_id", flat=True
+        )
+    )
+
+
+def _is_due(loan: _Loan, last: dict, as_of: datetime.date) -> bool:
+    """Never notified in its current stage, or the stage's cadence has come round again."""
+    stage = loan.stage.stage
+    previous = last.get((loan.id, stage.pk))
+    if previous is None:
+        return True
+    entered = loan.since + datetime.timedelta(days=stage.min_days)
+    if previous < entered:  # notified in an earlier overdue episode
+        return True
+    return bool(stage.cadence_days) and (as_of - previous).days >= stage.cadence_days
+
+
+def _customer_reason(customer: dict, as_of: datetime.date) -> str | None:
+    if customer["deceased"]:
+        return ExclusionReason.DECEASED
+    if customer["disputed"]:
+        return ExclusionReason.DISPUTED
+    if customer["do_not_contact"] and (
+        customer["do_not_contact_until"] is None or as_of <= customer["do_not_contact_until"]
+    ):
+        return ExclusionReason.DO_NOT_CONTACT
+    if customer["phone_problem"]:
+        return PHONE_REASONS.get(customer["phone_problem"], ExclusionReason.PHONE_INVALID)
+    if not customer["mobile"]:
+        return ExclusionReason.PHONE_MISSING
+    return None
+
+
+def _honorific(name: str, id_number: str) -> str:
+    return Customer(name=name, id_number=id_number).honorific_name
+
+
+class _Writer:
+    """Buffers message rows and writes them in chunks (query count constant per chunk)."""
+
+    def __init__(self, batch: NoticeBatch, as_of: datetime.date, user):
+        self.batch, self.as_of, self.user = batch, as_of, user
+        self.messages: list[SmsMessage] = []
+        self.covered: list[list[_Loan]] = []
+        self.excluded = Counter()
+        self.message_count = 0
+        self.customers: set[int] = set()
+        self.loan_count = 0
+        self.total = Decimal("0.00")
+
+    def exclude(self, loan: _Loan, reason: str) -> None:
+        self.excluded[reason] += 1
+        self.messages.append(
+            SmsMessage(
+                batch=self.batch,
+                purpose=TemplatePurpose.OVERDUE_NOTICE,
+                customer_id=loan.customer_id,
+                loan_id=loan.id,
+                stage=loan.stage.stage if loan.stage else None,
+                status=MessageStatus.EXCLUDED,
+                exclusion_reason=reason,
+                overdue_total=loan.amount,
+                days_overdue=loan.days,
+                idempotency_key=f"x-{self.batch.pk}-{loan.id}",
+                created_by=self.user,
+            )
+        )
+        self.covered.append([])
+        self._maybe_flush()
+
+    def notice(self, customer: dict, loans: list[_Loan]) -> None:
+        lead = max(loans, key=lambda x: (x.days, x.amount, x.account))
+        picked = lead.stage.pick(lead.account)
+        template, version = picked
+        context = notice_context(
+            honorific_name=_honorific(customer["name"], customer["id_number"]),
+            loans=[LoanFacts(x.account, x.amount, x.since, x.days) for x in loans],
+            as_of=self.as_of,
+        )
+        body = with_signature(render(version.body, context))
+        total = sum((x.amount for x in loans), Decimal("0.00"))
+        self.messages.append(
+            SmsMessage(
+                batch=self.batch,
+                purpose=TemplatePurpose.OVERDUE_NOTICE,
+                customer_id=customer["id"],
+                loan_id=lead.id,
+                stage=lead.stage.stage,
+                template=template,
+                template_version=version,
+                variant=template.variant,
+                phone=customer["mobile"],
+                body=body,
+                segments=segments(body),
+                loan_count=len(loans),
+                overdue_total=total,
+                days_overdue=lead.days,
+                status=MessageStatus.PENDING,
+                idempotency_key=f"n-{self.batch.pk}-{customer['id']}",
+                dedupe_key=f"notice:{customer['id']}:{self.as_of.isoformat()}",
+                created_by=self.user,
+            )
+        )
+        self.covered.append(loans)
+        self.message_count += 1
+        self.customers.add(customer["id"])
+        self.loan_count += len(loans)
+        self.total += total
+        self._maybe_flush()
+
+    def _maybe_flush(self) -> None:
+        if len(self.messages) >= CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.messages:
+            return
+        created = SmsMessage.objects.bulk_create(self.messages, batch_size=CHUNK)
+        if any(m.pk is None for m in created):  # a backend that cannot return ids
+            keys = [m.idempotency_key for m in created]
+            ids = dict(
+                SmsMessage.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", "pk")
+            )
+            for message in created:
+                message.pk = ids[message.idempotency_key]
+        notified = [
+            NotifiedLoan(
+                message_id=message.pk,
+                loan_id=loan.id,
+                stage_id=loan.stage.stage.pk,
+                as_of=self.as_of,
+                days_overdue=loan.days,
+                overdue_amount=loan.amount,
+            )
+            for message, loans in zip(created, self.covered, strict=True)
+            for loan in loans
+        ]
+        NotifiedLoan.objects.bulk_create(notified, batch_size=CHUNK)
+        self.messages, self.covered = [], []
+
+
+def _supersede_older(as_of: datetime.date, user) -> None:
+    """Unapproved batches for earlier dates will never be sent: cancel them."""
+    for old in NoticeBatch.objects.filter(
+        as_of__lt=as_of, status__in=(BatchStatus.DRAFT, BatchStatus.PENDING_APPROVAL)
+    ):
+        batch_cancel(
+            batch=old, user=user, reason=_("Superseded by the batch for %(date)s.") % {"date": as_of}
+        )
+
+
+def batch_generate(*, as_of: datetime.date, user=None) -> NoticeBatch:
+    """Build (or return the existing) batch of notices for `as_of` and submit it for approval."""
+    existing = NoticeBatch.objects.filter(as_of=as_of, status__in=OPEN_BATCH_STATUSES).first()
+    if existing is not None:
+        return existing
+    policy = ContactPolicy.current()
+    stages = stage_templates()
+    try:
+        with transaction.atomic():
+            _supersede_older(as_of, user)
+            batch = NoticeBatch.objects.create(
+                as_of=as_of, created_by=user if getattr(user, "pk", None) else None
+            )
+            writer = _Writer(batch, as_of, batch.created_by)
+            lookback = max(
+                [
+                    s.stage.cadence_days or ((s.stage.max_days or s.stage.min_days) - s.stage.min_days + 1)
+                    for s in stages
+                ]
+                or [0]
+            )
+            last = _last_notices(as_of, lookback + 1)
+            capped = _customers_at_cap(as_of, policy.daily_cap)
+            in_plans = _loans_in_active_plans()
+            minimum = policy.min_overdue_amount
+            for customer, loans in _overdue_loans(as_of):
+                due: list[_Loan] = []
+                for loan in loans:
+                    loan.stage = stage_for(loan.days, stages)
+                    if loan.stage is None:
+                        continue  # not in any active stage (e.g. day 0)
+                    if loan.status == LoanStatus.IN_PLAN or loan.id in in_plans:
+                        writer.exclude(loan, ExclusionReason.ACTIVE_PLAN)
+                    elif loan.amount < minimum:
+                        writer.exclude(loan, ExclusionReason.BELOW_MINIMUM)
+                    elif not _is_due(loan, last, as_of):
+                        writer.exclude(loan, ExclusionReason.ALREADY_NOTIFIED)
+                    elif not loan.stage.variants:
+                        writer.exclude(loan, ExclusionReason.NO_TEMPLATE)
+                    else:
+                        due.append(loan)
+                if not due:
+                    continue
+                reason = _customer_reason(customer, as_of)
+                if reason is None and customer["id"] in capped:
+                    reason = ExclusionReason.DAILY_CAP
+                if reason is not None:
+                    for loan in due:
+                        writer.exclude(loan, reason)
+                else:
+                    writer.notice(customer, due)
+            writer.flush()
+            batch.message_count = writer.message_count
+            batch.customer_count = len(writer.customers)
+            batch.loan_count = writer.loan_count
+            batch.overdue_total = writer.total
+            batch.excluded_count = sum(writer.excluded.values())
+            batch.excluded_by_reason = {str(k): v for k, v in sorted(writer.excluded.items())}
+            batch.save()
+            audit_record(
+                actor=user,
+                action="batch.generate",
+                obj=batch,
+                to_state=BatchStatus.DRAFT,
+                note=_("%(messages)s messages, %(excluded)s excluded")
+                % {"messages": batch.message_count, "excluded": batch.excluded_count},
+            )
+            if batch.message_count:
+                batch = batch_submit(batch=batch, user=user)
+            else:
+                NoticeBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.DONE)
+                batch.status = BatchStatus.DONE
+    except IntegrityError:
+        # Someone generated the same date at the same moment; theirs stands.
+        existing = NoticeBatch.objects.filter(as_of=as_of, status__in=OPEN_BATCH_STATUSES).first()
+        if existing is None:
+            raise
+        return existing
+    return batch
+
+
+# --- The content hash -----------------------------------------------------------------
+
+
+def batch_content_hash(batch: NoticeBatch) -> str:
+    """SHA-256 of exactly what would be sent: each message's id, phone and text."""
+    digest = hashlib.sha256()
+    rows = (
+        SmsMessage.objects.filter(batch=batch)
+        .exclude(status__in=(MessageStatus.EXCLUDED, MessageStatus.CANCELLED))
+        .order_by("pk")
+        .values_list("pk", "phone", "body")
+    )
+    for pk, phone, body in rows.iterator(chunk_size=CHUNK):
+        digest.update(f"{pk}\x1f{phone}\x1f{body}\x1e".encode())
+    return digest.hexdigest()
+
+
+# --- State changes --------------------------------------------------------------------
+
+
+def _transition(batch: NoticeBatch, from_states, to_state: str, **changes) -> bool:
+    """Conditional update: True when this call moved the batch (nobody got there first)."""
+    if isinstance(from_states, str):
+        from_states = (from_states,)
+    moved = NoticeBatch.objects.filter(pk=batch.pk, status__in=from_states).update(status=to_state, **changes)
+    if moved:
+        batch.status = to_state
+        for name, value in changes.items():
+            setattr(batch, name, value)
+    return bool(moved)
+
+
+def batch_submit(*, batch: NoticeBatch, user=None) -> NoticeBatch:
+    """Freeze the batch's content hash and put it in front of the supervisors."""
+    with transaction.atomic():
+        content_hash = batch_content_hash(batch)
+        actor = user if getattr(user, "pk", None) else None
+        if not _transition(
+            batch,
+            BatchStatus.DRAFT,
+            BatchStatus.PENDING_APPROVAL,
+            content_hash=content_hash,
+            submitted_by=actor,
+            submitted_at=timezone.now(),
+        ):
+            raise ServiceError(_("Only a draft batch can be submitted."), code="wrong_state")
+        audit_record(
+            actor=user,
+            action="batch.submit",
+            obj=batch,
+            from_state=BatchStatus.DRAFT,
+            to_state=BatchStatus.PENDING_APPROVAL,
+            note=content_hash,
+        )
+    return batch
+
+
+def batch_approval_problems(*, batch: NoticeBatch, user) -> list[str]:
+    """Why this user may not approve this batch now (empty: they may)."""
+    problems = []
+    if not user.has_perm(APPROVE_PERMISSION):
+        problems.append(_("You do not have permission to approve batches."))
+    if user.pk in (batch.created_by_id, batch.submitted_by_id):
+        problems.append(_("You generated or submitted this batch; another supervisor must approve it."))
+    if batch.status != BatchStatus.PENDING_APPROVAL:
+        problems.append(
+            _("This batch is %(status)s, not waiting for approval.") % {"status": batch.get_status_display()}
+        )
+    max_age = ContactPolicy.current().batch_max_age_days
+    if batch.as_of < timezone.localdate() - datetime.timedelta(days=max_age):
+        problems.append(
+            _(
+                "This batch is for %(date)s: older than %(days)s day(s), its amounts are stale. Generate a new one."
+            )
+            % {"date": batch.as_of, "days": max_age}
+        )
+    return problems
+
+
+def batch_approve(*, batch: NoticeBatch, user) -> NoticeBatch:
+    """Four eyes: another supervisor approves exactly the messages that were submitted."""
+    problems = batch_approval_problems(batch=batch, user=user)
+    if problems:
+        raise ServiceError(" ".join(problems), code="not_allowed")
+    with transaction.atomic():
+        if batch_content_hash(batch) != batch.content_hash:
+            raise ServiceError(
+                _("The messages changed after the batch was submitted; it cannot be approved as it was."),
+                code="content_changed",
+            )
+        if not _transition(
+            batch,
+            BatchStatus.PENDING_APPROVAL,
+            BatchStatus.APPROVED,
+            approved_by=user,
+            decided_at=timezone.now(),
+        ):
+            raise ServiceError(_("Someone else has already decided on this batch."), code="wrong_state")
+        SmsMessage.objects.filter(batch=batch, status=MessageStatus.PENDING).update(
+            status=MessageStatus.QUEUED, updated_at=timezone.now()
+        )
+        audit_record(
+            actor=user,
+            action="batch.approve",
+            obj=batch,
+            from_state=BatchStatus.PENDING_APPROVAL,
+            to_state=BatchStatus.APPROVED,
+            note=batch.content_hash,
+        )
+        transaction.on_commit(lambda: _wake_sender(batch.pk))
+    return batch
+
+
+def batch_reject(*, batch: NoticeBatch, user, reason: str) -> NoticeBatch:
+    """A supervisor (not the batch's author) turns the batch down, with a reason."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError(_("A rejection needs a reason."), code="reason_required")
+    if not user.has_perm(APPROVE_PERMISSION):
+        raise ServiceError(_("You do not have permission to reject batches."), code="not_allowed")
+    if user.pk in (batch.created_by_id, batch.submitted_by_id):
+        raise ServiceError(_("You generated or submitted this batch; cancel it instead."), code="not_allowed")
+    with transaction.atomic():
+        if not _transition(
+            batch,
+            BatchStatus.PENDING_APPROVAL,
+            BatchStatus.REJECTED,
+            approved_by=user,
+            decided_at=timezone.now(),
+            reason=reason,
+        ):
+            raise ServiceError(_("Someone else has already decided on this batch."), code="wrong_state")
+        SmsMessage.objects.filter(batch=batch, status=MessageStatus.PENDING).update(
+            status=MessageStatus.CANCELLED, updated_at=timezone.now()
+        )
+        audit_record(
+            actor=user,
+            action="batch.reject",
+            obj=batch,
+            from_state=BatchStatus.PENDING_APPROVAL,
+            to_state=BatchStatus.REJECTED,
+            note=reason,
+        )
+    return batch
+
+
+def batch_cancel(*, batch: NoticeBatch, user, reason: str = "") -> NoticeBatch:
+    """Withdraw a batch before it is sent; messages not yet sent are cancelled."""
+    with transaction.atomic():
+        before = NoticeBatch.objects.filter(pk=batch.pk).values_list("status", flat=True).first()
+        if not _transition(
+            batch,
+            (BatchStatus.DRAFT, BatchStatus.PENDING_APPROVAL, BatchStatus.APPROVED),
+            BatchStatus.CANCELLED,
+            reason=reason,
+        ):
+            raise ServiceError(
+                _("Only a batch that is not sending yet can be cancelled."), code="wrong_state"
+            )
+        SmsMessage.objects.filter(
+            batch=batch, status__in=(MessageStatus.PENDING, MessageStatus.QUEUED)
+        ).update(status=MessageStatus.CANCELLED, updated_at=timezone.now())
+        audit_record(
+            actor=user,
+            action="batch.cancel",
+            obj=batch,
+            from_state=before,
+            to_state=BatchStatus.CANCELLED,
+            note=reason,
+        )
+    return batch
+
+
+def _wake_sender(batch_id: int) -> None:
+    """Approval has committed: ask a worker to send (the outbox is the database)."""
+    try:
+        from ..tasks import wake_sender
+    except ImportError:  # sending not installed yet
+        return
+    wake_sender(reason=f"batch {batch_id} approved")
