@@ -4,6 +4,10 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8000
 export PORT
+# GATEWAY=fake sends through a local fake of the bank SMS platform (receipts included);
+# the default prints messages to the console.
+GATEWAY ?= console
+export GATEWAY
 
 .PHONY: run test venv lint migrate messages browser bench clean
 

@@ -2,8 +2,12 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from notices.views import inbound_webhook, receipt_webhook
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("webhooks/sms/receipt/", receipt_webhook, name="sms_receipt_webhook"),
+    path("webhooks/sms/inbound/", inbound_webhook, name="sms_inbound_webhook"),
 ]

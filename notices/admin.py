@@ -24,9 +24,12 @@ from .models import (
     BatchStatus,
     CollectionStage,
     ContactPolicy,
+    DeliveryReceipt,
     ForbiddenExpression,
+    InboundMessage,
     MessageStatus,
     NoticeBatch,
+    SendAttempt,
     SmsMessage,
     SmsTemplate,
     SmsTemplateVersion,
@@ -41,9 +44,10 @@ from .rendering import (
     segments,
     with_signature,
 )
-from .selectors import batch_summary, batch_summary_counts
+from .selectors import batch_summary, batch_summary_counts, sending_window_note
 from .services import batch_approve, batch_cancel, batch_generate, batch_reject, template_save
 from .services.batches import APPROVE_PERMISSION, batch_approval_problems
+from .services.sending import message_cancel, message_retry
 from .services.templates import placeholders_for, template_lint
 
 # --- Contact policy and forbidden expressions -----------------------------------------
@@ -411,6 +415,7 @@ class NoticeBatchAdmin(admin.ModelAdmin):
             in (BatchStatus.DRAFT, BatchStatus.PENDING_APPROVAL, BatchStatus.APPROVED)
             and (user.has_perm(APPROVE_PERMISSION) or user.pk == batch.created_by_id),
             "reject_form": RejectForm(),
+            "window_note": sending_window_note(batch),
             "messages_url": reverse("admin:notices_smsmessage_changelist") + f"?batch__id__exact={batch.pk}",
         }
         return TemplateResponse(request, "admin/notices/noticebatch/detail.html", context)
@@ -468,6 +473,7 @@ class NoticeBatchAdmin(admin.ModelAdmin):
                 "status_label": str(batch.get_status_display()),
                 "active": batch.status in (BatchStatus.APPROVED, BatchStatus.SENDING),
                 "counts": summary_rows,
+                "note": sending_window_note(batch),
                 "messages_url": reverse("admin:notices_smsmessage_changelist")
                 + f"?batch__id__exact={batch.pk}",
             }
@@ -494,8 +500,40 @@ class StageFilter(admin.SimpleListFilter):
         return queryset.filter(stage_id=self.value()) if self.value() else queryset
 
 
+class SendAttemptInline(admin.TabularInline):
+    model = SendAttempt
+    fields = ("created_at", "outcome", "code", "latency_ms", "detail", "backend")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = _("gateway calls")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class DeliveryReceiptInline(admin.TabularInline):
+    model = DeliveryReceipt
+    fields = ("received_at", "status", "error_code", "reported_at", "applied")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = _("delivery receipts")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(SmsMessage)
 class SmsMessageAdmin(admin.ModelAdmin):
+    inlines = [SendAttemptInline, DeliveryReceiptInline]
+    actions = ["retry_failed", "cancel_unsent"]
     list_filter = (
         "status",
         "exclusion_reason",
@@ -538,7 +576,44 @@ class SmsMessageAdmin(admin.ModelAdmin):
         "delivered_at",
         "failed_at",
     )
-    fields = readonly_fields
+    fieldsets = (
+        (None, {"fields": ("status", "exclusion_reason", "error_code", "last_error", "body", "segments")}),
+        (
+            _("Who and why"),
+            {
+                "fields": (
+                    "customer",
+                    "phone_shown",
+                    "loan",
+                    "loan_count",
+                    "overdue_total",
+                    "days_overdue",
+                    "batch",
+                    "purpose",
+                    "stage",
+                    "template",
+                    "template_version",
+                    "variant",
+                )
+            },
+        ),
+        (
+            _("Timeline"),
+            {
+                "fields": (
+                    "created_at",
+                    "not_before",
+                    "claimed_at",
+                    "sent_at",
+                    "delivered_at",
+                    "failed_at",
+                    "attempts",
+                    "idempotency_key",
+                    "provider_message_id",
+                )
+            },
+        ),
+    )
 
     def get_list_display(self, request):
         user = request.user
@@ -599,6 +674,32 @@ class SmsMessageAdmin(admin.ModelAdmin):
     def get_list_filter(self, request):
         return (*self.list_filter, "batch")
 
+    def has_resend_permission(self, request):
+        return request.user.has_perm("notices.change_smsmessage")
+
+    @admin.action(description=_("Retry the selected failed messages"), permissions=["resend"])
+    def retry_failed(self, request, queryset):
+        self._each(request, queryset, message_retry, gettext("%(n)s message(s) queued again."))
+
+    @admin.action(description=_("Cancel the selected messages not yet sent"), permissions=["resend"])
+    def cancel_unsent(self, request, queryset):
+        self._each(request, queryset, message_cancel, gettext("%(n)s message(s) cancelled."))
+
+    def _each(self, request, queryset, service, done_text):
+        done, refused = 0, 0
+        for message in queryset:
+            try:
+                service(message=message, user=request.user)
+                done += 1
+            except ServiceError:
+                refused += 1
+        if done:
+            messages.success(request, done_text % {"n": done})
+        if refused:
+            messages.warning(
+                request, gettext("%(n)s message(s) were not in a state that allows this.") % {"n": refused}
+            )
+
     def has_add_permission(self, request):
         return False
 
@@ -607,3 +708,60 @@ class SmsMessageAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyLogAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DeliveryReceipt)
+class DeliveryReceiptAdmin(ReadOnlyLogAdmin):
+    list_display = ("received_at", "client_ref", "provider_message_id", "status", "error_code", "applied")
+    list_filter = ("status", "applied")
+    search_fields = ("client_ref", "provider_message_id")
+    readonly_fields = (
+        "message",
+        "provider_message_id",
+        "client_ref",
+        "status",
+        "error_code",
+        "reported_at",
+        "payload",
+        "applied",
+        "received_at",
+    )
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(ReadOnlyLogAdmin):
+    list_select_related = ("customer",)
+    list_filter = (("received_at", admin.DateFieldListFilter),)
+    search_fields = ("provider_message_id", "text")
+    fields = ("received_at", "sent_at", "phone_shown", "customer", "text", "provider_message_id")
+    readonly_fields = fields
+
+    def get_list_display(self, request):
+        user = request.user
+
+        @admin.display(description=_("from"))
+        def phone(obj):
+            return show_mobile(obj.phone.replace("+86", ""), user) if obj.phone else "—"
+
+        return ("received_at", phone, "customer", "text")
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None:
+            obj._viewer = request.user
+        return obj
+
+    @admin.display(description=_("from"))
+    def phone_shown(self, obj):
+        return show_mobile(obj.phone, getattr(obj, "_viewer", None))

@@ -428,6 +428,7 @@ class SmsMessage(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    reconcile_attempts = models.PositiveSmallIntegerField(_("reconcile attempts"), default=0)
 
     class Meta:
         verbose_name = _("SMS message")
@@ -537,3 +538,108 @@ class RepaymentPlan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.loan}"
+
+
+# --- Sending: attempts, receipts, replies, rate limit ---------------------------------
+
+
+class AttemptOutcome(models.TextChoices):
+    ACCEPTED = "accepted", _("accepted")
+    RETRY = "retry", _("temporary failure, will retry")
+    FAILED = "failed", _("permanent failure")
+    UNKNOWN = "unknown", _("outcome unknown")
+    RECONCILED = "reconciled", _("reconciled with the gateway")
+
+
+class SendAttempt(models.Model):
+    """One gateway call for a message (append-only)."""
+
+    message = models.ForeignKey(
+        SmsMessage, verbose_name=_("message"), on_delete=models.CASCADE, related_name="attempt_log"
+    )
+    outcome = models.CharField(_("outcome"), max_length=12, choices=AttemptOutcome.choices)
+    code = models.CharField(_("code"), max_length=50, blank=True)
+    detail = models.CharField(_("detail"), max_length=255, blank=True)
+    latency_ms = models.PositiveIntegerField(_("latency (ms)"), default=0)
+    backend = models.CharField(_("gateway"), max_length=50, blank=True)
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("send attempt")
+        verbose_name_plural = _("send attempts")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} · {self.outcome}"
+
+
+class DeliveryReceipt(models.Model):
+    """A delivery report posted by the gateway, kept as received (append-only)."""
+
+    message = models.ForeignKey(
+        SmsMessage,
+        verbose_name=_("message"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="receipts",
+    )
+    provider_message_id = models.CharField(_("gateway message id"), max_length=100, blank=True, db_index=True)
+    client_ref = models.CharField(_("client reference"), max_length=64, blank=True, db_index=True)
+    status = models.CharField(_("status"), max_length=20)
+    error_code = models.CharField(_("error code"), max_length=50, blank=True)
+    reported_at = models.DateTimeField(_("reported at"), null=True, blank=True)
+    payload = models.JSONField(_("payload"))
+    fingerprint = models.CharField(_("fingerprint"), max_length=64, unique=True)
+    applied = models.BooleanField(_("changed the message"), default=False)
+    received_at = models.DateTimeField(_("received"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("delivery receipt")
+        verbose_name_plural = _("delivery receipts")
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.client_ref or self.provider_message_id} · {self.status}"
+
+
+class InboundMessage(models.Model):
+    """An SMS a customer sent us, kept as received and matched to the customer by phone."""
+
+    provider_message_id = models.CharField(_("gateway message id"), max_length=100, unique=True)
+    phone = models.CharField(_("from"), max_length=32)
+    text = models.TextField(_("text"))
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    customer = models.ForeignKey(
+        "customers.Customer",
+        verbose_name=_("customer"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="inbound_messages",
+    )
+    payload = models.JSONField(_("payload"))
+    received_at = models.DateTimeField(_("received"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("inbound SMS")
+        verbose_name_plural = _("inbound SMS")
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.provider_message_id}"
+
+
+class RateWindow(models.Model):
+    """Tokens used in the current second, per gateway: the rate limit across all workers."""
+
+    key = models.CharField(max_length=50, primary_key=True)
+    window = models.BigIntegerField(default=0)
+    used = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("rate window")
+        verbose_name_plural = _("rate windows")
+
+    def __str__(self) -> str:
+        return self.key

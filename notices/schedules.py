@@ -8,6 +8,7 @@ from django.conf import settings
 from django.utils import timezone
 
 DAILY_BATCH = "notices.tasks.daily_batch"
+SWEEP = "notices.tasks.sweep"
 
 
 def next_run_at(hhmm: str, now: datetime.datetime | None = None) -> datetime.datetime:
@@ -21,8 +22,13 @@ def next_run_at(hhmm: str, now: datetime.datetime | None = None) -> datetime.dat
 
 
 def schedules_sync(**kwargs) -> None:
-    """Create or update the daily batch schedule (BATCH_SCHEDULE_TIME, default 07:30)."""
+    """Create or update the daily batch (BATCH_SCHEDULE_TIME, default 07:30) and the sweep."""
     from django_q.models import Schedule
+
+    Schedule.objects.get_or_create(
+        name="sending-sweep",
+        defaults={"func": SWEEP, "schedule_type": Schedule.MINUTES, "minutes": 1, "repeats": -1},
+    )
 
     wanted = next_run_at(settings.BATCH_SCHEDULE_TIME)
     schedule = Schedule.objects.filter(name="daily-batch").first()

@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, Sum
 from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from customers.models import Loan, LoanStatus
 
 from .models import BatchStatus, ExclusionReason, MessageStatus, NoticeBatch, SmsMessage
+
+# Reasons that mean the customer may not be contacted at all (not counted against the promise).
+CONTACT_EXCLUSIONS = (
+    ExclusionReason.DO_NOT_CONTACT,
+    ExclusionReason.DECEASED,
+    ExclusionReason.DISPUTED,
+    ExclusionReason.STOP_REQUEST,
+    ExclusionReason.PHONE_MISSING,
+    ExclusionReason.PHONE_INVALID,
+    ExclusionReason.PHONE_LANDLINE,
+    ExclusionReason.PHONE_SHARED,
+    ExclusionReason.PHONE_WRONG,
+    ExclusionReason.ACTIVE_PLAN,
+    ExclusionReason.BELOW_MINIMUM,
+)
 
 SAMPLE_SIZE = 20
 SENDABLE = (
@@ -115,3 +135,115 @@ def batches_waiting_for_approval():
         .select_related("created_by")
         .order_by("as_of")
     )
+
+
+# --- The 24-hour promise --------------------------------------------------------------
+
+
+@dataclass
+class PromiseFigure:
+    kept: int
+    total: int
+
+    @property
+    def percent(self) -> float | None:
+        return round(100 * self.kept / self.total, 1) if self.total else None
+
+
+def _first_day_start(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def promise_figure(first_day_from: datetime.date, first_day_to: datetime.date) -> PromiseFigure:
+    """Loans whose first overdue day fell in the range: how many got a notice within 24 hours.
+
+    The clock starts at 00:00 (Asia/Shanghai) of the first overdue day, the day after the
+    missed payment. Loans excluded from contact on that day (do-not-contact, no mobile…)
+    are not counted: no notice may go to them.
+    """
+    loans = _fell_overdue(first_day_from, first_day_to)
+    total = kept = 0
+    for since, first_sent in loans.values_list("overdue_since", "first_sent"):
+        total += 1
+        deadline = _first_day_start(since + datetime.timedelta(days=1)) + datetime.timedelta(hours=24)
+        if first_sent is not None and first_sent <= deadline:
+            kept += 1
+    return PromiseFigure(kept, total)
+
+
+def _fell_overdue(first_day_from: datetime.date, first_day_to: datetime.date):
+    excluded = SmsMessage.objects.filter(
+        loan=OuterRef("pk"),
+        status=MessageStatus.EXCLUDED,
+        exclusion_reason__in=CONTACT_EXCLUSIONS,
+        batch__as_of__gt=OuterRef("overdue_since"),
+    )
+    return (
+        Loan.objects.filter(
+            overdue_since__gte=first_day_from - datetime.timedelta(days=1),
+            overdue_since__lte=first_day_to - datetime.timedelta(days=1),
+            status__in=(LoanStatus.OVERDUE, LoanStatus.IN_PLAN, LoanStatus.CURRENT, LoanStatus.SETTLED),
+        )
+        .exclude(Exists(excluded))
+        .annotate(
+            first_sent=Min(
+                "notices__message__sent_at",
+                filter=Q(notices__as_of__gt=F("overdue_since"), notices__message__sent_at__isnull=False),
+            )
+        )
+    )
+
+
+def loans_at_risk(now: datetime.datetime | None = None, limit: int = 20) -> list[dict]:
+    """Overdue loans whose 24 hours are still running and that have had no notice yet."""
+    now = now or timezone.now()
+    today = timezone.localtime(now).date()
+    rows = []
+    candidates = (
+        _fell_overdue(today - datetime.timedelta(days=1), today)
+        .filter(status=LoanStatus.OVERDUE, first_sent__isnull=True)
+        .select_related("customer")
+        .order_by("overdue_since", "pk")
+    )
+    for loan in candidates[: limit * 2]:
+        deadline = _first_day_start(loan.overdue_since + datetime.timedelta(days=1)) + datetime.timedelta(
+            hours=24
+        )
+        if deadline <= now:
+            continue
+        latest = (
+            SmsMessage.objects.filter(
+                Q(loan=loan) | Q(covered_loans__loan=loan), batch__as_of__gt=loan.overdue_since
+            )
+            .order_by("-pk")
+            .values_list("status", "batch__status")
+            .first()
+        )
+        if latest is None:
+            state = _("no batch yet")
+        elif latest[0] == MessageStatus.PENDING:
+            state = _("batch waiting for approval")
+        elif latest[0] == MessageStatus.QUEUED:
+            state = _("approved, waiting to be sent")
+        else:
+            state = dict(MessageStatus.choices).get(latest[0], latest[0])
+        rows.append({"loan": loan, "deadline": deadline, "state": state})
+        if len(rows) >= limit:
+            break
+    return rows
+
+
+def sending_window_note(batch: NoticeBatch, now: datetime.datetime | None = None) -> str:
+    """'12 messages wait for the contact window (opens 08:00)' when that is the case."""
+    from .models import ContactPolicy
+    from .services.sending import in_contact_window
+
+    now = now or timezone.now()
+    policy = ContactPolicy.current()
+    queued = SmsMessage.objects.filter(batch=batch, status=MessageStatus.QUEUED).count()
+    if not queued or in_contact_window(now, policy):
+        return ""
+    return _("%(n)s messages wait for the contact window (opens %(time)s).") % {
+        "n": queued,
+        "time": policy.window_start.strftime("%H:%M"),
+    }

@@ -1,5 +1,6 @@
 import pytest
 
+from core.defaults import defaults_ensure
 from tests.factories import administrator_user, staff_user, supervisor_user
 
 
@@ -28,3 +29,12 @@ def staff_client(client, staff):
 def supervisor_client(client, supervisor):
     client.force_login(supervisor)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _seeded_defaults(request):
+    """Transactional tests flush the database; give them back the migration-seeded data."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])):
+        request.getfixturevalue("transactional_db")
+        defaults_ensure()

@@ -78,4 +78,7 @@ def notice_stage(min_days: int):
     """The seeded default stage that contains `min_days`."""
     from notices.models import CollectionStage
 
-    return CollectionStage.objects.get(min_days__lte=min_days, **({"max_days__gte": min_days} if min_days <= 90 else {"max_days__isnull": True}))
+    return CollectionStage.objects.get(
+        min_days__lte=min_days,
+        **({"max_days__gte": min_days} if min_days <= 90 else {"max_days__isnull": True}),
+    )

@@ -160,6 +160,18 @@ SMS_MAX_PARTS = env.int("SMS_MAX_PARTS", default=2)
 BATCH_MAX_AGE_DAYS = env.int("BATCH_MAX_AGE_DAYS", default=1)
 BATCH_SCHEDULE_TIME = env("BATCH_SCHEDULE_TIME", default="07:30")
 SMS_BACKEND = env("SMS_BACKEND", default="console")
+SMS_HTTP_BASE_URL = env("SMS_HTTP_BASE_URL", default="http://127.0.0.1:9000")
+SMS_HTTP_TOKEN = env("SMS_HTTP_TOKEN", default="dev-sms-token")
+SMS_HTTP_TIMEOUT = env.float("SMS_HTTP_TIMEOUT", default=5.0)
+SMS_WEBHOOK_SECRET = env("SMS_WEBHOOK_SECRET", default="dev-webhook-secret")
+SMS_FILE_PATH = env("SMS_FILE_PATH", default=str(BASE_DIR / "media" / "sms-outbox.jsonl"))
+SMS_SEND_CONCURRENCY = env.int("SMS_SEND_CONCURRENCY", default=16)  # gateway calls in flight per worker
+SMS_SENDER_TASKS = env.int("SMS_SENDER_TASKS", default=2)  # sender tasks queued per wake-up
+SMS_SENDER_CHUNK = env.int("SMS_SENDER_CHUNK", default=100)  # messages claimed at a time
+SMS_SENDER_MAX_SECONDS = env.int("SMS_SENDER_MAX_SECONDS", default=240)  # below Q_TIMEOUT
+SMS_MAX_ATTEMPTS = env.int("SMS_MAX_ATTEMPTS", default=5)
+SMS_SEND_LEASE_SECONDS = env.int("SMS_SEND_LEASE_SECONDS", default=120)
+SMS_MAX_RECONCILE = env.int("SMS_MAX_RECONCILE", default=5)
 
 # --- Background tasks (django-q2) ---------------------------------------------------
 # The ORM broker needs nothing but the database; REDIS_URL switches to Redis. The
@@ -240,5 +252,5 @@ LOGGING = {
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
 }

@@ -44,7 +44,11 @@ def test_supervisor_approves_from_the_batch_page_by_post_only(supervisor_client,
     assert supervisor_client.get(f"{BATCHES}{batch.pk}/approve/").status_code == 405
     response = supervisor_client.post(f"{BATCHES}{batch.pk}/approve/")
     assert response.status_code == 302
-    assert NoticeBatch.objects.get(pk=batch.pk).status in (BatchStatus.APPROVED, BatchStatus.SENDING, BatchStatus.DONE)
+    assert NoticeBatch.objects.get(pk=batch.pk).status in (
+        BatchStatus.APPROVED,
+        BatchStatus.SENDING,
+        BatchStatus.DONE,
+    )
 
 
 def test_staff_posting_approve_is_forbidden(staff_client, batch):
@@ -109,17 +113,27 @@ def test_template_editor_refuses_forbidden_and_unknown_text(staff_client):
     assert "家人" in body
     template.refresh_from_db()
     assert "家人" not in template.body
-    data["body"] = "{customer_name}您好，您尾号{loan_tail}的贷款已逾期{days_overdue}天，请尽快还款。客服{hotline}"
+    data["body"] = (
+        "{customer_name}您好，您尾号{loan_tail}的贷款已逾期{days_overdue}天，请尽快还款。客服{hotline}"
+    )
     assert staff_client.post(url, data).status_code == 302
     template.refresh_from_db()
     assert template.body == data["body"]
 
 
 def test_template_preview_renders_for_a_loan_with_counts(staff_client):
-    loan = LoanFactory(days=20, loan_account="6200000000004321", customer=CustomerFactory(name="赵敏", id_number="330102198001011244"))
+    loan = LoanFactory(
+        days=20,
+        loan_account="6200000000004321",
+        customer=CustomerFactory(name="赵敏", id_number="330102198001011244"),
+    )
     response = staff_client.post(
         "/admin/notices/smstemplate/preview/",
-        {"body": "{customer_name}，尾号{loan_tail}。客服{hotline}", "purpose": "overdue_notice", "loan": loan.loan_account},
+        {
+            "body": "{customer_name}，尾号{loan_tail}。客服{hotline}",
+            "purpose": "overdue_notice",
+            "loan": loan.loan_account,
+        },
     )
     data = response.json()
     assert data["text"].endswith("赵女士，尾号4321。客服95588")

@@ -32,7 +32,9 @@ def test_a_supervisor_approves_and_the_messages_are_queued(batch, supervisor):
         MessageStatus.SENT,
         MessageStatus.SENDING,
     }
-    assert AuditEvent.objects.filter(action="batch.approve", actor=supervisor, object_id=str(batch.pk)).exists()
+    assert AuditEvent.objects.filter(
+        action="batch.approve", actor=supervisor, object_id=str(batch.pk)
+    ).exists()
 
 
 def test_the_author_cannot_approve_even_as_a_supervisor_or_superuser(db):
@@ -80,9 +82,11 @@ def test_reject_needs_a_reason_and_cancels_the_messages(batch, supervisor):
     batch_reject(batch=batch, user=supervisor, reason="金额与核心系统不一致")
     batch.refresh_from_db()
     assert batch.status == BatchStatus.REJECTED and batch.reason == "金额与核心系统不一致"
-    assert set(SmsMessage.objects.filter(batch=batch).exclude(status=MessageStatus.EXCLUDED).values_list("status", flat=True)) == {
-        MessageStatus.CANCELLED
-    }
+    assert set(
+        SmsMessage.objects.filter(batch=batch)
+        .exclude(status=MessageStatus.EXCLUDED)
+        .values_list("status", flat=True)
+    ) == {MessageStatus.CANCELLED}
 
 
 def test_the_author_can_cancel_but_not_reject(batch, staff):

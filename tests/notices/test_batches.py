@@ -38,7 +38,11 @@ def pending(batch):
 
 
 def excluded(batch):
-    return dict(SmsMessage.objects.filter(batch=batch, status=MessageStatus.EXCLUDED).values_list("loan__loan_account", "exclusion_reason"))
+    return dict(
+        SmsMessage.objects.filter(batch=batch, status=MessageStatus.EXCLUDED).values_list(
+            "loan__loan_account", "exclusion_reason"
+        )
+    )
 
 
 def test_an_overdue_loan_gets_one_notice_with_the_stage_template(settings):
@@ -98,7 +102,9 @@ def test_customers_who_must_not_be_messaged_are_excluded_with_the_reason(custome
 
 
 def test_do_not_contact_lapses_after_its_end_date():
-    customer = CustomerFactory(do_not_contact=True, do_not_contact_reason="x", do_not_contact_until=DAY - datetime.timedelta(days=1))
+    customer = CustomerFactory(
+        do_not_contact=True, do_not_contact_reason="x", do_not_contact_until=DAY - datetime.timedelta(days=1)
+    )
     loan(10, customer=customer)
     assert len(pending(batch_generate(as_of=DAY))) == 1
 
@@ -108,13 +114,21 @@ def test_active_plan_and_small_amounts_are_excluded(settings):
     RepaymentPlan.objects.create(loan=in_plan, kind=PlanKind.INSTALLMENTS, status=PlanStatus.ACTIVE)
     small = loan(20, overdue_amount=Decimal("9.99"))
     batch = batch_generate(as_of=DAY)
-    assert excluded(batch) == {in_plan.loan_account: ExclusionReason.ACTIVE_PLAN, small.loan_account: ExclusionReason.BELOW_MINIMUM}
+    assert excluded(batch) == {
+        in_plan.loan_account: ExclusionReason.ACTIVE_PLAN,
+        small.loan_account: ExclusionReason.BELOW_MINIMUM,
+    }
 
 
 def test_daily_cap_counts_other_messages_of_the_day():
     the_loan = loan(10)
     SmsMessage.objects.create(
-        customer=the_loan.customer, purpose="feedback_reply", phone=the_loan.customer.mobile, body="x", status=MessageStatus.SENT, idempotency_key="reply-1"
+        customer=the_loan.customer,
+        purpose="feedback_reply",
+        phone=the_loan.customer.mobile,
+        body="x",
+        status=MessageStatus.SENT,
+        idempotency_key="reply-1",
     )
     batch = batch_generate(as_of=timezone.localdate())
     assert excluded(batch) == {the_loan.loan_account: ExclusionReason.DAILY_CAP}
@@ -185,7 +199,11 @@ def test_variants_are_stable_per_loan_and_follow_weights():
     stage = notice_stage(20)
     SmsTemplate.objects.filter(stage=stage).update(weight=50)
     b = SmsTemplate.objects.create(
-        name="B", stage=stage, variant="B", weight=50, body="{customer_name}，尾号{loan_tail}已逾期{days_overdue}天，请尽快还款。客服{hotline}"
+        name="B",
+        stage=stage,
+        variant="B",
+        weight=50,
+        body="{customer_name}，尾号{loan_tail}已逾期{days_overdue}天，请尽快还款。客服{hotline}",
     )
     loans = [loan(20) for _ in range(60)]
     first = {x.pk: variant_for_loan(x, as_of=DAY).variant for x in loans}

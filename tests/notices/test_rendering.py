@@ -21,19 +21,30 @@ def problems(body, max_parts=1):
     return template_problems(body, max_parts=max_parts, allowed=NOTICE_PLACEHOLDERS, phrases=PHRASES)
 
 
-@pytest.mark.parametrize(("length", "parts"), [(0, 0), (1, 1), (70, 1), (71, 2), (134, 2), (135, 3), (201, 3), (202, 4)])
+@pytest.mark.parametrize(
+    ("length", "parts"), [(0, 0), (1, 1), (70, 1), (71, 2), (134, 2), (135, 3), (201, 3), (202, 4)]
+)
 def test_segments_follow_the_70_67_rule(length, parts):
     assert segments("字" * length) == parts
 
 
 def test_render_replaces_only_whitelisted_names():
-    text = render("{customer_name}，尾号{loan_tail}，{unknown}，{ customer_name }", {"customer_name": "王先生", "loan_tail": "1234"})
+    text = render(
+        "{customer_name}，尾号{loan_tail}，{unknown}，{ customer_name }",
+        {"customer_name": "王先生", "loan_tail": "1234"},
+    )
     assert text == "王先生，尾号1234，{unknown}，{ customer_name }"
 
 
 @pytest.mark.parametrize(
     "body",
-    ["{{ settings.SECRET_KEY }}", "{% load static %}{{ request }}", "{0.__class__}", "{customer_name.__class__}", "{customer_name!r}"],
+    [
+        "{{ settings.SECRET_KEY }}",
+        "{% load static %}{{ request }}",
+        "{0.__class__}",
+        "{customer_name.__class__}",
+        "{customer_name!r}",
+    ],
 )
 def test_injection_attempts_are_refused_and_never_evaluated(body, settings):
     found = problems(body + "客服{hotline}")
@@ -49,7 +60,9 @@ def test_unknown_placeholder_is_named():
 
 
 def test_the_hotline_must_appear():
-    assert any("hotline" in p or "客服" in p or "热线" in p for p in problems("{customer_name}您好，请还款。"))
+    assert any(
+        "hotline" in p or "客服" in p or "热线" in p for p in problems("{customer_name}您好，请还款。")
+    )
     assert problems("{customer_name}您好，请还款。客服{hotline}") == []
 
 

@@ -18,13 +18,39 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument(
+            "--fake-gateway",
+            action="store_true",
+            default=os.environ.get("GATEWAY") == "fake",
+            help="also run the fake SMS platform and send through it (receipts reach 'delivered')",
+        )
+        parser.add_argument("--gateway-port", type=int, default=int(os.environ.get("GATEWAY_PORT", "9000")))
 
     def handle(self, *args, **options):
         manage = [sys.executable, "manage.py"]
         address = f"{options['host']}:{options['port']}"
-        children = [
-            subprocess.Popen([*manage, "qcluster"]),
-            subprocess.Popen([*manage, "runserver", address, "--noreload", "--skip-checks"]),
+        env = dict(os.environ)
+        children = []
+        if options["fake_gateway"]:
+            gateway = f"http://127.0.0.1:{options['gateway_port']}"
+            env.update(SMS_BACKEND="http", SMS_HTTP_BASE_URL=gateway)
+            children.append(
+                subprocess.Popen(
+                    [
+                        *manage,
+                        "fake_sms_gateway",
+                        "--port",
+                        str(options["gateway_port"]),
+                        "--webhook-url",
+                        f"http://{address}",
+                    ],
+                    env=env,
+                )
+            )
+            self.stdout.write(_("Sending through the fake SMS gateway at %(url)s") % {"url": gateway})
+        children += [
+            subprocess.Popen([*manage, "qcluster"], env=env),
+            subprocess.Popen([*manage, "runserver", address, "--noreload", "--skip-checks"], env=env),
         ]
         self.stdout.write(
             self.style.SUCCESS(_("Overdue Notices is running at http://%(address)s/") % {"address": address})

@@ -9,6 +9,9 @@
         .then(function (response) { return response.json(); })
         .then(function (data) {
           document.getElementById("batch-status").textContent = data.status_label;
+          var note = document.getElementById("window-note");
+          note.textContent = data.note;
+          note.classList.toggle("d-none", !data.note);
           box.innerHTML = "";
           data.counts.forEach(function (row) {
             var item = document.createElement("div");
