@@ -3,28 +3,44 @@ from __future__ import annotations
 import datetime
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, DecimalField, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.exceptions import ServiceError
-from core.pii import show_id_number, show_mobile
+from core.pii import can_see_full_pii, mask_text, show_id_number, show_mobile
 
+from .forms import LoanBookUploadForm
+from .importing.report import error_report_xlsx
+from .importing.xlsx import BookRefused
 from .models import (
     OVERDUE_BUCKETS,
     ZERO,
     Customer,
+    ImportStatus,
     Loan,
     LoanBookImport,
-    LoanBookImportError,
     LoanEvent,
     LoanStatus,
 )
 from .phones import phone_normalize
-from .services import customer_update_contact
+from .services import customer_update_contact, loan_book_cancel, loan_book_confirm, loan_book_upload
+from .services.loan_import import import_progress, previous_imports_of_same_file
+
+SHOWN_ERROR_ROWS = 50
+WAITING = (ImportStatus.UPLOADED, ImportStatus.VALIDATING, ImportStatus.QUEUED, ImportStatus.RUNNING)
 
 OPEN_STATUSES = (LoanStatus.OVERDUE, LoanStatus.IN_PLAN)
 
@@ -367,43 +383,244 @@ class LoanEventAdmin(admin.ModelAdmin):
         return False
 
 
-class LoanBookImportErrorInline(admin.TabularInline):
-    model = LoanBookImportError
-    extra = 0
-    can_delete = False
-    fields = ("row", "column", "value", "message")
-    readonly_fields = fields
-    max_num = 0
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(LoanBookImport)
 class LoanBookImportAdmin(admin.ModelAdmin):
+    """Import history, plus the import flow as extra views: upload → preview (a dry run)
+    → confirm → progress → result, and the rejected rows as an .xlsx report."""
+
     list_display = (
         "created_at",
-        "file_name",
+        "file_link",
         "as_of",
         "mode",
         "status",
         "created_by",
+        "total_rows",
         "created_count",
         "updated_count",
         "unchanged_count",
         "error_count",
         "cured_count",
     )
+    list_display_links = None
     list_filter = ("status", "mode", "as_of")
     list_select_related = ("created_by",)
     search_fields = ("file_name", "sha256")
-    inlines = [LoanBookImportErrorInline]
+    change_list_template = "admin/customers/loanbookimport/change_list.html"
 
     def has_add_permission(self, request):
-        return False
+        return False  # imports are added through the upload view, never the add form
 
     def has_change_permission(self, request, obj=None):
         return False
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def has_import_permission(self, request) -> bool:
+        return request.user.has_perm("customers.add_loanbookimport")
+
+    @admin.display(description=_("file"), ordering="file_name")
+    def file_link(self, obj):
+        return format_html('<a href="{}">{}</a>', self._page_url(obj), obj.file_name)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_import": self.has_import_permission(request)}
+        return super().changelist_view(request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """An import's page is its preview, progress or result page."""
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None or not self.has_view_permission(request, obj):
+            return super().change_view(request, object_id, form_url, extra_context)
+        return redirect(self._page_url(obj))
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        name = f"{self.opts.app_label}_{self.opts.model_name}"
+        return [
+            path("import/", wrap(self.upload_view), name=f"{name}_upload"),
+            path("<int:pk>/progress/", wrap(self.progress_view), name=f"{name}_progress"),
+            path("<int:pk>/status.json", wrap(self.status_view), name=f"{name}_status"),
+            path("<int:pk>/preview/", wrap(self.preview_view), name=f"{name}_preview"),
+            path("<int:pk>/result/", wrap(self.result_view), name=f"{name}_result"),
+            path("<int:pk>/errors.xlsx", wrap(self.error_report_view), name=f"{name}_errors"),
+            *super().get_urls(),
+        ]
+
+    # --- helpers ----------------------------------------------------------------------
+    def _url(self, view: str, obj=None) -> str:
+        name = f"admin:{self.opts.app_label}_{self.opts.model_name}_{view}"
+        return reverse(name, args=[obj.pk] if obj is not None else [])
+
+    def _page_url(self, obj) -> str:
+        if obj.status == ImportStatus.VALIDATED:
+            return self._url("preview", obj)
+        if obj.status in (
+            ImportStatus.UPLOADED,
+            ImportStatus.VALIDATING,
+            ImportStatus.QUEUED,
+            ImportStatus.RUNNING,
+        ):
+            return self._url("progress", obj)
+        return self._url("result", obj)
+
+    def _get(self, request, pk: int) -> LoanBookImport:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return get_object_or_404(LoanBookImport.objects.select_related("created_by"), pk=pk)
+
+    def _context(self, request, obj=None, **extra) -> dict:
+        return {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "app_label": self.opts.app_label,
+            "has_view_permission": self.has_view_permission(request),
+            "can_import": self.has_import_permission(request),
+            "original": obj,
+            "history_url": reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"),
+            "upload_url": self._url("upload"),
+            "applied": obj is not None and obj.status == ImportStatus.DONE,
+            "problem_count": obj.row_errors.count() if obj is not None and obj.error_count else 0,
+            **extra,
+        }
+
+    def _shown_errors(self, request, obj) -> list[dict]:
+        full = can_see_full_pii(request.user)
+        return [
+            {
+                "row": e.row,
+                "column": e.column,
+                "value": e.value if full else mask_text(e.value),
+                "message": e.message,
+            }
+            for e in obj.row_errors.all()[:SHOWN_ERROR_ROWS]
+        ]
+
+    # --- views ------------------------------------------------------------------------
+    def upload_view(self, request):
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            form = LoanBookUploadForm(request.POST, request.FILES)
+            if form.is_valid():
+                try:
+                    obj = loan_book_upload(
+                        file=form.cleaned_data["file"],
+                        as_of=form.cleaned_data["as_of"],
+                        mode=form.cleaned_data["mode"],
+                        user=request.user,
+                    )
+                except BookRefused as exc:
+                    form.add_error("file", exc.message)
+                else:
+                    return redirect(self._url("progress", obj))
+        else:
+            form = LoanBookUploadForm()
+        context = self._context(
+            request,
+            title=gettext("Import the loan book"),
+            form=form,
+            max_mb=settings.LOAN_IMPORT_MAX_BYTES // (1024 * 1024),
+            recent=LoanBookImport.objects.select_related("created_by")[:5],
+        )
+        return TemplateResponse(request, "admin/customers/loanbookimport/upload.html", context)
+
+    def progress_view(self, request, pk: int):
+        """The progress bar; its script moves on to the preview or the result page."""
+        obj = self._get(request, pk)
+        context = self._context(
+            request,
+            obj,
+            title=gettext("Import %(file)s") % {"file": obj.file_name},
+            progress=import_progress(obj),
+            status_url=self._url("status", obj),
+            next_url=None if obj.status in WAITING else self._page_url(obj),
+        )
+        return TemplateResponse(request, "admin/customers/loanbookimport/progress.html", context)
+
+    def status_view(self, request, pk: int):
+        obj = self._get(request, pk)
+        return JsonResponse(
+            {
+                **import_progress(obj),
+                "status_label": obj.get_status_display(),
+                "next": None if obj.status in WAITING else self._page_url(obj),
+            }
+        )
+
+    def preview_view(self, request, pk: int):
+        obj = self._get(request, pk)
+        previous = list(previous_imports_of_same_file(obj)[:5])
+        if request.method == "POST":
+            if not self.has_import_permission(request):
+                raise PermissionDenied
+            action = request.POST.get("action")
+            try:
+                if action == "cancel":
+                    loan_book_cancel(loan_import=obj, user=request.user)
+                    messages.info(request, gettext("The import was cancelled; nothing was applied."))
+                    return redirect(self._url("result", obj))
+                if action == "confirm":
+                    if previous and not request.POST.get("reimport"):
+                        messages.error(
+                            request,
+                            gettext(
+                                "This file was already imported for this date: tick the box to import it again."
+                            ),
+                        )
+                        return redirect(self._url("preview", obj))
+                    loan_book_confirm(loan_import=obj, user=request.user)
+                    return redirect(self._url("progress", obj))
+            except ServiceError as exc:
+                messages.error(request, exc.message)
+            return redirect(self._page_url(obj))
+        if obj.status != ImportStatus.VALIDATED:
+            return redirect(self._page_url(obj))
+        context = self._context(
+            request,
+            obj,
+            title=gettext("Check before importing: %(file)s") % {"file": obj.file_name},
+            errors=self._shown_errors(request, obj),
+            previous=previous,
+            details=obj.details or {},
+            error_report_url=self._url("errors", obj),
+            shown_error_rows=SHOWN_ERROR_ROWS,
+        )
+        return TemplateResponse(request, "admin/customers/loanbookimport/preview.html", context)
+
+    def result_view(self, request, pk: int):
+        obj = self._get(request, pk)
+        if obj.status in (
+            ImportStatus.UPLOADED,
+            ImportStatus.VALIDATING,
+            ImportStatus.QUEUED,
+            ImportStatus.RUNNING,
+        ):
+            return redirect(self._url("progress", obj))
+        if obj.status == ImportStatus.VALIDATED:
+            return redirect(self._url("preview", obj))
+        context = self._context(
+            request,
+            obj,
+            title=gettext("Import %(file)s") % {"file": obj.file_name},
+            errors=self._shown_errors(request, obj),
+            details=obj.details or {},
+            error_report_url=self._url("errors", obj),
+            shown_error_rows=SHOWN_ERROR_ROWS,
+            events=obj.events.values("kind").annotate(n=Count("pk")).order_by("kind"),
+        )
+        return TemplateResponse(request, "admin/customers/loanbookimport/result.html", context)
+
+    def error_report_view(self, request, pk: int):
+        """The rejected rows as they were, plus the reason. Whole for users who may
+        export data; with mobiles and ID numbers masked for everyone else."""
+        obj = self._get(request, pk)
+        masked = not request.user.has_perm("customers.export_data")
+        content = error_report_xlsx(obj, masked=masked)
+        stem = obj.file_name.rsplit(".", 1)[0] or "loan-book"
+        response = HttpResponse(
+            content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+        response["Content-Disposition"] = content_disposition_header(True, f"{stem}-rejected-rows.xlsx")
+        return response

@@ -216,6 +216,8 @@ class ImportMode(models.TextChoices):
 
 
 class ImportStatus(models.TextChoices):
+    UPLOADED = "uploaded", _("uploaded, waiting for the check")
+    VALIDATING = "validating", _("checking the file")
     VALIDATED = "validated", _("validated (not applied)")
     QUEUED = "queued", _("queued")
     RUNNING = "running", _("running")
@@ -255,6 +257,12 @@ class LoanBookImport(models.Model):
     error_count = models.PositiveIntegerField(_("rejected rows"), default=0)
     cured_count = models.PositiveIntegerField(_("cured loans"), default=0)
     message = models.TextField(_("message"), blank=True)
+    details = models.JSONField(
+        _("details"),
+        default=dict,
+        blank=True,
+        help_text=_("Sheet, header row, phone problems, loans to cure."),
+    )
     created_at = models.DateTimeField(_("started"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 

@@ -100,7 +100,9 @@ DATABASES["default"] = _tune_database(DATABASES["default"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache --------------------------------------------------------------------------
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# File-based by default so the web server and the task worker (separate processes) see
+# the same entries, e.g. an import's progress.
+CACHES = {"default": env.cache("CACHE_URL", default=f"filecache://{BASE_DIR / '.cache' / 'django'}")}
 
 # --- Auth ---------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -197,6 +199,13 @@ if REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
 
+# --- Loan-book import ---------------------------------------------------------------
+LOAN_IMPORT_MAX_BYTES = env.int("LOAN_IMPORT_MAX_MB", default=50) * 1024 * 1024
+# Zip-bomb guards, checked on the archive's directory before any XML is parsed.
+LOAN_IMPORT_MAX_UNCOMPRESSED_BYTES = env.int("LOAN_IMPORT_MAX_UNCOMPRESSED_MB", default=1024) * 1024 * 1024
+LOAN_IMPORT_MAX_COMPRESSION_RATIO = env.int("LOAN_IMPORT_MAX_COMPRESSION_RATIO", default=100)
+LOAN_IMPORT_CHUNK_ROWS = env.int("LOAN_IMPORT_CHUNK_ROWS", default=2000)
+
 # --- UI -----------------------------------------------------------------------------
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
@@ -225,9 +234,20 @@ JAZZMIN_SETTINGS = {
         "customers.Customer": "fas fa-address-card",
         "customers.Loan": "fas fa-file-invoice-dollar",
         "customers.LoanEvent": "fas fa-stream",
+        "customers.LoanBookImport": "fas fa-file-excel",
         "core.AuditEvent": "fas fa-clipboard-list",
     },
     "custom_css": "css/app.css",
+    "custom_links": {
+        "customers": [
+            {
+                "name": _("Import the loan book"),
+                "url": "admin:customers_loanbookimport_upload",
+                "icon": "fas fa-file-upload",
+                "permissions": ["customers.add_loanbookimport"],
+            }
+        ]
+    },
 }
 JAZZMIN_UI_TWEAKS = {
     "theme": "default",

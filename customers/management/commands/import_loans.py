@@ -1,0 +1,128 @@
+"""import_loans: the loan-book import for the bank's schedulers.
+
+Exit status: 0 imported (rejected rows, if any, are reported), 1 --strict and some rows
+were rejected (nothing applied), 2 the file cannot be imported at all (nothing changed).
+With --json the last line of standard output is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from customers.importing.xlsx import BookRefused
+from customers.models import ImportMode
+from customers.services.loan_import import loan_book_import
+
+SHOWN_ERRORS = 20
+
+
+def _date(text: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(_("--as-of must be a date like 2026-11-28.")) from None
+
+
+class Command(BaseCommand):
+    help = gettext_lazy(
+        "Import a loan-book .xlsx file: valid rows are applied, rejected rows reported. "
+        "Exit status 1: --strict and rows were rejected; 2: the file cannot be imported at all."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", help=gettext_lazy("the .xlsx file"))
+        parser.add_argument(
+            "--as-of",
+            type=_date,
+            default=None,
+            help=gettext_lazy("the date the book is as of (default: today)"),
+        )
+        parser.add_argument("--mode", choices=ImportMode.values, default=ImportMode.INCREMENTAL)
+        parser.add_argument("--dry-run", action="store_true", help=gettext_lazy("report only, write nothing"))
+        parser.add_argument(
+            "--strict", action="store_true", help=gettext_lazy("apply nothing if any row is rejected")
+        )
+        parser.add_argument(
+            "--json", action="store_true", help=gettext_lazy("print one JSON object as the last line")
+        )
+
+    def handle(self, *args, **options):
+        path = options["path"]
+        as_of = options["as_of"] or timezone.localdate()
+        as_json = options["json"]
+        if not os.path.isfile(path):
+            self._refuse(_("No such file: %(path)s") % {"path": path}, "not_found", as_json)
+        try:
+            result = loan_book_import(
+                path_or_file=path,
+                as_of=as_of,
+                mode=options["mode"],
+                user=None,
+                dry_run=options["dry_run"],
+                strict=options["strict"],
+            )
+        except BookRefused as exc:
+            self._refuse(exc.message, exc.code, as_json)
+        except OSError as exc:
+            self._refuse(
+                _("The file cannot be read: %(error)s") % {"error": exc.strerror or exc},
+                "unreadable",
+                as_json,
+            )
+        try:
+            self._report(result, options)
+            summary = result.as_json()
+        finally:
+            result.close()
+        if as_json:
+            self.stdout.write(json.dumps(summary, ensure_ascii=False))
+        if options["strict"] and result.errors and not result.dry_run:
+            raise SystemExit(1)
+
+    def _report(self, result, options) -> None:
+        out = self.stdout
+        if result.dry_run:
+            out.write(_("Dry run: nothing was written."))
+        out.write(
+            _(
+                "Rows: %(rows)s · new loans: %(created)s · updated: %(updated)s · unchanged: %(unchanged)s · "
+                "rejected rows: %(errors)s · cured: %(cured)s"
+            )
+            % {
+                "rows": result.rows,
+                "created": result.created,
+                "updated": result.updated,
+                "unchanged": result.unchanged,
+                "errors": result.errors,
+                "cured": result.cured,
+            }
+        )
+        for error in result.error_rows[:SHOWN_ERRORS]:
+            out.write(
+                _("Row %(row)s, %(column)s “%(value)s”: %(message)s")
+                % {"row": error.row, "column": error.column, "value": error.value, "message": error.message}
+            )
+        if result.errors > SHOWN_ERRORS:
+            out.write(_("… and more: %(count)s rejected rows in all.") % {"count": result.errors})
+        loan_import = result.loan_import
+        if loan_import is not None:
+            if result.applied:
+                out.write(self.style.SUCCESS(_("Import #%(id)s applied.") % {"id": loan_import.pk}))
+            else:
+                out.write(self.style.ERROR(loan_import.message))
+
+    def _refuse(self, message: str, code: str, as_json: bool) -> None:
+        self.stderr.write(_("Refused: %(message)s") % {"message": " ".join(str(message).split())})
+        if as_json:
+            self.stdout.write(
+                json.dumps({"refused": True, "code": code, "message": str(message)}, ensure_ascii=False)
+            )
+        raise SystemExit(2)
