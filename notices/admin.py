@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -294,7 +296,8 @@ class SmsTemplateAdmin(admin.ModelAdmin):
 
 class GenerateBatchForm(forms.Form):
     as_of = forms.DateField(
-        label=_("as of"), widget=forms.DateInput(attrs={"type": "date", "class": "form-control"})
+        label=_("as of"),
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date", "class": "form-control"}),
     )
 
 
@@ -471,13 +474,22 @@ class NoticeBatchAdmin(admin.ModelAdmin):
             {
                 "status": batch.status,
                 "status_label": str(batch.get_status_display()),
-                "active": batch.status in (BatchStatus.APPROVED, BatchStatus.SENDING),
+                "poll_ms": self._poll_interval(batch, summary_rows),
                 "counts": summary_rows,
                 "note": sending_window_note(batch),
                 "messages_url": reverse("admin:notices_smsmessage_changelist")
                 + f"?batch__id__exact={batch.pk}",
             }
         )
+
+    @staticmethod
+    def _poll_interval(batch, rows) -> int:
+        """How soon the page should ask again: while sending, and while receipts may come."""
+        if batch.status in (BatchStatus.APPROVED, BatchStatus.SENDING):
+            return 2000
+        awaiting_receipts = any(r["status"] == MessageStatus.SENT and r["count"] for r in rows)
+        recent = batch.decided_at and timezone.now() - batch.decided_at < datetime.timedelta(hours=2)
+        return 5000 if awaiting_receipts and recent else 0
 
     def export_view(self, request, pk):
         batch = get_object_or_404(NoticeBatch, pk=pk)

@@ -32,7 +32,12 @@ def notice(loan, *, sent_at=None, status=MessageStatus.SENT, reason="", as_of=YE
     )
     if status != MessageStatus.EXCLUDED:
         NotifiedLoan.objects.create(
-            message=message, loan=loan, stage=notice_stage(1), as_of=as_of, days_overdue=1, overdue_amount=loan.overdue_amount
+            message=message,
+            loan=loan,
+            stage=notice_stage(1),
+            as_of=as_of,
+            days_overdue=1,
+            overdue_amount=loan.overdue_amount,
         )
     return message
 
@@ -47,7 +52,9 @@ def test_the_share_kept_within_24_hours_of_the_first_overdue_day():
     notice(fell_overdue_yesterday(), sent_at=at(YESTERDAY, 23))  # kept, just
     notice(fell_overdue_yesterday(), sent_at=at(TODAY, 9))  # 33 hours: missed
     fell_overdue_yesterday()  # never sent: missed
-    notice(fell_overdue_yesterday(), status=MessageStatus.EXCLUDED, reason=ExclusionReason.DO_NOT_CONTACT)  # not counted
+    notice(
+        fell_overdue_yesterday(), status=MessageStatus.EXCLUDED, reason=ExclusionReason.DO_NOT_CONTACT
+    )  # not counted
     figure = promise_figure(YESTERDAY, YESTERDAY)
     assert (figure.kept, figure.total, figure.percent) == (2, 4, 50.0)
 

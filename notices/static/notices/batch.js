@@ -29,7 +29,7 @@
             item.appendChild(label);
             box.appendChild(item);
           });
-          if (data.active) { setTimeout(poll, 2000); }
+          if (data.poll_ms) { setTimeout(poll, data.poll_ms); }
         })
         .catch(function () { setTimeout(poll, 5000); });
     }
