@@ -14,9 +14,10 @@ def defaults_ensure() -> None:
     from django.apps import apps
 
     from core.roles import roles_sync
-    from notices.models import CollectionStage
+    from notices.models import CollectionStage, KeywordRule
 
     roles_sync(apps)
     if not CollectionStage.objects.exists():
-        seed = importlib.import_module("notices.migrations.0002_defaults")
-        seed.create_defaults(apps, None)
+        importlib.import_module("notices.migrations.0002_defaults").create_defaults(apps, None)
+    if not KeywordRule.objects.exists():
+        importlib.import_module("notices.migrations.0005_feedback_defaults").create(apps, None)

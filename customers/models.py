@@ -54,6 +54,9 @@ class Customer(models.Model):
     )
     deceased = models.BooleanField(_("deceased"), default=False)
     disputed = models.BooleanField(_("disputed"), default=False)
+    sms_stopped = models.BooleanField(
+        _("asked to stop SMS"), default=False, help_text=_("Set by a 退订/TD reply; staff decide when to clear it.")
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

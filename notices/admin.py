@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
@@ -18,19 +19,30 @@ from django.views.decorators.http import require_POST
 
 from core.audit import audit_record
 from core.exceptions import ServiceError
-from core.pii import show_mobile
-from customers.models import Customer, Loan
+from core.pii import can_see_full_pii, mask_text, show_mobile
+from customers.models import Customer, Loan, LoanStatus
 
 from . import exports
 from .models import (
+    OPEN_FEEDBACK,
     BatchStatus,
     CollectionStage,
     ContactPolicy,
     DeliveryReceipt,
+    Feedback,
+    FeedbackCategory,
+    FeedbackChannel,
+    FeedbackSla,
+    FeedbackStatus,
     ForbiddenExpression,
     InboundMessage,
+    Installment,
+    KeywordRule,
     MessageStatus,
     NoticeBatch,
+    PlanKind,
+    PlanStatus,
+    RepaymentPlan,
     SendAttempt,
     SmsMessage,
     SmsTemplate,
@@ -46,9 +58,29 @@ from .rendering import (
     segments,
     with_signature,
 )
-from .selectors import batch_summary, batch_summary_counts, sending_window_note
+from .selectors import batch_summary, batch_summary_counts, feedback_conversation, sending_window_note
 from .services import batch_approve, batch_cancel, batch_generate, batch_reject, template_save
 from .services.batches import APPROVE_PERMISSION, batch_approval_problems
+from .services.feedback import (
+    customer_phone_verify,
+    customer_sms_resume,
+    feedback_assign,
+    feedback_link_customer,
+    feedback_reclassify,
+    feedback_record,
+    feedback_reply,
+    feedback_set_status,
+    sla_state,
+)
+from .services.plans import APPROVE_PERMISSION as PLAN_APPROVE_PERMISSION
+from .services.plans import (
+    plan_approval_problems,
+    plan_approve,
+    plan_cancel,
+    plan_draft,
+    plan_reject,
+    plan_schedule,
+)
 from .services.sending import message_cancel, message_retry
 from .services.templates import placeholders_for, template_lint
 
@@ -777,3 +809,586 @@ class InboundMessageAdmin(ReadOnlyLogAdmin):
     @admin.display(description=_("from"))
     def phone_shown(self, obj):
         return show_mobile(obj.phone, getattr(obj, "_viewer", None))
+
+
+# --- Feedback -------------------------------------------------------------------------
+
+
+class WorklistFilter(admin.SimpleListFilter):
+    title = _("worklist")
+    parameter_name = "work"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("mine", _("my open items")),
+            ("unassigned", _("unassigned")),
+            ("overdue", _("past the answer-by time")),
+            ("due_soon", _("due within 2 hours")),
+            ("open", _("all open")),
+        ]
+
+    def queryset(self, request, queryset):
+        value, now = self.value(), timezone.now()
+        open_items = queryset.filter(status__in=OPEN_FEEDBACK)
+        if value == "mine":
+            return open_items.filter(assignee=request.user)
+        if value == "unassigned":
+            return open_items.filter(assignee__isnull=True)
+        if value == "overdue":
+            return open_items.filter(sla_due_at__lte=now)
+        if value == "due_soon":
+            return open_items.filter(sla_due_at__gt=now, sla_due_at__lte=now + datetime.timedelta(hours=2))
+        if value == "open":
+            return open_items
+        return queryset
+
+
+class FeedbackAddForm(forms.ModelForm):
+    class Meta:
+        model = Feedback
+        fields = ("customer", "loan", "channel", "category", "text")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["channel"].choices = [
+            (value, label)
+            for value, label in FeedbackChannel.choices
+            if value not in (FeedbackChannel.SMS_REPLY, FeedbackChannel.SYSTEM)
+        ]
+        self.fields["category"].required = False
+        self.fields["category"].help_text = gettext("Leave empty to classify by the keyword rules.")
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("customer") and not data.get("loan"):
+            self.add_error("customer", gettext("Choose the customer or the loan."))
+        return data
+
+
+class ReplyForm(forms.Form):
+    template = forms.ModelChoiceField(
+        label=_("template"),
+        queryset=SmsTemplate.objects.filter(purpose=TemplatePurpose.FEEDBACK_REPLY, active=True),
+        required=False,
+        empty_label=_("— free text —"),
+    )
+    text = forms.CharField(
+        label=_("text"), required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=300
+    )
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(label=_("status"), choices=FeedbackStatus.choices)
+    resolution = forms.CharField(
+        label=_("resolution"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(admin.ModelAdmin):
+    form = FeedbackAddForm
+    list_display = (
+        "id",
+        "created_at",
+        "sla_col",
+        "category",
+        "channel",
+        "customer_col",
+        "text_short",
+        "status",
+        "assignee",
+    )
+    list_display_links = ("id", "created_at")
+    list_filter = (WorklistFilter, "status", "category", "channel", "urgent")
+    list_select_related = ("customer", "assignee")
+    search_fields = ("text",)
+    search_help_text = _("Customer number, name, mobile or words from the text")
+    autocomplete_fields = ("customer", "loan")
+    actions = ["take"]
+    list_per_page = 50
+
+    def get_search_results(self, request, queryset, search_term):
+        from customers.admin import search_customers_q
+
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        customers = Customer.objects.filter(search_customers_q(term)).values("pk")
+        return queryset.filter(Q(customer_id__in=customers) | Q(text__contains=term)), False
+
+    @admin.display(description=_("answer by"), ordering="sla_due_at")
+    def sla_col(self, obj):
+        state = sla_state(obj)
+        css = {"overdue": "danger", "due_soon": "warning", "on_track": "secondary", "done": "success"}[state]
+        label = {
+            "overdue": gettext("late"),
+            "due_soon": gettext("due soon"),
+            "on_track": gettext("on time"),
+            "done": gettext("done"),
+        }[state]
+        return format_html(
+            '<span class="badge text-bg-{}" data-sla="{}">{}</span> {}{}',
+            css,
+            state,
+            label,
+            timezone.localtime(obj.sla_due_at).strftime("%m-%d %H:%M"),
+            format_html(' <span class="badge text-bg-danger">{}</span>', gettext("urgent"))
+            if obj.urgent
+            else "",
+        )
+
+    @admin.display(description=_("customer"), ordering="customer__name")
+    def customer_col(self, obj):
+        if obj.customer is None:
+            return format_html('<span class="text-danger">{}</span>', gettext("unmatched"))
+        return f"{obj.customer.name} ({obj.customer.customer_no})"
+
+    @admin.display(description=_("what the customer said"))
+    def text_short(self, obj):
+        return mask_text(obj.text[:50])
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Take the selected items (assign to me)"), permissions=["change"])
+    def take(self, request, queryset):
+        taken = 0
+        for item in queryset.filter(status__in=OPEN_FEEDBACK):
+            feedback_assign(feedback=item, user=request.user, assignee=request.user)
+            taken += 1
+        messages.success(request, gettext("%(n)s item(s) assigned to you.") % {"n": taken})
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        try:
+            created = feedback_record(
+                user=request.user,
+                channel=data["channel"],
+                text=data["text"],
+                category=data.get("category") or None,
+                customer=data.get("customer"),
+                loan=data.get("loan"),
+            )
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+            return
+        obj.pk = created.pk
+
+    def log_addition(self, request, obj, message):
+        """feedback_record writes the audit row."""
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if obj.pk:
+            return HttpResponseRedirect(reverse("admin:notices_feedback_change", args=[obj.pk]))
+        return HttpResponseRedirect(reverse("admin:notices_feedback_changelist"))
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        urls = [
+            path(
+                f"<int:pk>/{name}/",
+                wrap(require_POST(getattr(self, f"{name.replace('-', '_')}_view"))),
+                name=f"notices_feedback_{name.replace('-', '_')}",
+            )
+            for name in ("reply", "status", "assign", "classify", "link", "verify-phone", "resume-sms")
+        ]
+        return urls + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        feedback = get_object_or_404(
+            Feedback.objects.select_related("customer", "loan", "assignee", "inbound"), pk=object_id
+        )
+        if not self.has_view_permission(request, feedback):
+            raise PermissionDenied
+        from django.contrib.auth import get_user_model
+
+        user = request.user
+        conversation = feedback_conversation(feedback)
+        for entry in conversation:
+            entry["text"] = mask_text(entry["text"]) if not can_see_full_pii(user) else entry["text"]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": str(feedback),
+            "feedback": feedback,
+            "sla": sla_state(feedback),
+            "conversation": conversation,
+            "phone_shown": show_mobile(feedback.phone.replace("+86", "") if feedback.phone else "", user),
+            "customer_mobile": show_mobile(feedback.customer.mobile, user) if feedback.customer else "",
+            "can_change": self.has_change_permission(request, feedback),
+            "reply_form": ReplyForm(),
+            "status_form": StatusForm(initial={"status": feedback.status, "resolution": feedback.resolution}),
+            "categories": FeedbackCategory.choices,
+            "staff_users": get_user_model()
+            .objects.filter(is_active=True, is_staff=True)
+            .order_by("username"),
+            "plans": feedback.plans.all(),
+            "can_draft_plan": bool(feedback.customer) and user.has_perm("notices.add_repaymentplan"),
+        }
+        return TemplateResponse(request, "admin/notices/feedback/detail.html", context)
+
+    def _act(self, request, pk, action, done_text):
+        feedback = get_object_or_404(Feedback, pk=pk)
+        if not self.has_change_permission(request, feedback):
+            raise PermissionDenied
+        try:
+            action(feedback)
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, done_text)
+        return HttpResponseRedirect(reverse("admin:notices_feedback_change", args=[pk]))
+
+    def reply_view(self, request, pk):
+        form = ReplyForm(request.POST)
+
+        def reply(feedback):
+            if not form.is_valid():
+                raise ServiceError(gettext("Check the reply."))
+            feedback_reply(
+                feedback=feedback,
+                user=request.user,
+                text=form.cleaned_data["text"],
+                template=form.cleaned_data["template"],
+            )
+
+        return self._act(request, pk, reply, gettext("Reply queued; it is sent within the contact window."))
+
+    def status_view(self, request, pk):
+        form = StatusForm(request.POST)
+
+        def change(feedback):
+            if not form.is_valid():
+                raise ServiceError(gettext("Choose a status."))
+            feedback_set_status(
+                feedback=feedback,
+                user=request.user,
+                status=form.cleaned_data["status"],
+                resolution=form.cleaned_data["resolution"],
+            )
+
+        return self._act(request, pk, change, gettext("Status saved."))
+
+    def assign_view(self, request, pk):
+        from django.contrib.auth import get_user_model
+
+        def assign(feedback):
+            assignee = (
+                get_user_model()
+                .objects.filter(pk=request.POST.get("assignee") or request.user.pk, is_active=True)
+                .first()
+            )
+            if assignee is None:
+                raise ServiceError(gettext("Choose someone to assign it to."))
+            feedback_assign(feedback=feedback, user=request.user, assignee=assignee)
+
+        return self._act(request, pk, assign, gettext("Assigned."))
+
+    def classify_view(self, request, pk):
+        def classify(feedback):
+            category = request.POST.get("category", "")
+            if category not in FeedbackCategory.values:
+                raise ServiceError(gettext("Choose a category."))
+            feedback_reclassify(feedback=feedback, user=request.user, category=category)
+
+        return self._act(request, pk, classify, gettext("Category changed."))
+
+    def link_view(self, request, pk):
+        def link(feedback):
+            customer = Customer.objects.filter(
+                customer_no=request.POST.get("customer_no", "").strip()
+            ).first()
+            if customer is None:
+                raise ServiceError(gettext("No customer with that number."))
+            feedback_link_customer(feedback=feedback, user=request.user, customer=customer)
+
+        return self._act(request, pk, link, gettext("Linked to the customer."))
+
+    def verify_phone_view(self, request, pk):
+        def verify(feedback):
+            if feedback.customer is None:
+                raise ServiceError(gettext("No customer."))
+            customer_phone_verify(customer=feedback.customer, user=request.user)
+
+        return self._act(
+            request, pk, verify, gettext("The mobile is marked as verified; notices may go to it again.")
+        )
+
+    def resume_sms_view(self, request, pk):
+        def resume(feedback):
+            if feedback.customer is None:
+                raise ServiceError(gettext("No customer."))
+            customer_sms_resume(customer=feedback.customer, user=request.user)
+
+        return self._act(request, pk, resume, gettext("SMS to this customer are allowed again."))
+
+
+@admin.register(KeywordRule)
+class KeywordRuleAdmin(admin.ModelAdmin):
+    list_display = ("priority", "category", "keywords", "active")
+    list_editable = ("active",)
+    list_display_links = ("priority", "category")
+    list_filter = ("category", "active")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        audit_record(
+            actor=request.user,
+            action="keyword_rule.change" if change else "keyword_rule.add",
+            obj=obj,
+            to_state=f"{obj.category}: {obj.keywords}",
+        )
+
+    def delete_model(self, request, obj):
+        audit_record(
+            actor=request.user,
+            action="keyword_rule.delete",
+            obj=obj,
+            from_state=f"{obj.category}: {obj.keywords}",
+        )
+        super().delete_model(request, obj)
+
+
+@admin.register(FeedbackSla)
+class FeedbackSlaAdmin(admin.ModelAdmin):
+    list_display = ("category", "within_hours", "within_working_days", "urgent")
+    list_editable = ("within_hours", "within_working_days", "urgent")
+    list_display_links = ("category",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        audit_record(
+            actor=request.user,
+            action="feedback_sla.change",
+            obj=obj,
+            to_state=f"{obj.within_hours}h / {obj.within_working_days}d",
+        )
+
+
+# --- Repayment plans ------------------------------------------------------------------
+
+
+class PlanDraftForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("kind"), choices=PlanKind.choices, widget=forms.RadioSelect, initial=PlanKind.INSTALLMENTS
+    )
+    new_date = forms.DateField(
+        label=_("new repayment date (extension)"),
+        required=False,
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
+    )
+    count = forms.IntegerField(label=_("number of installments"), required=False, min_value=2)
+    first_date = forms.DateField(
+        label=_("first installment (then monthly)"),
+        required=False,
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
+    )
+    dates = forms.CharField(
+        label=_("or chosen dates"),
+        required=False,
+        help_text=_("Dates separated by commas, e.g. 2026-12-15, 2027-01-20"),
+    )
+    note = forms.CharField(
+        label=_("note for the approver"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def clean_dates(self):
+        raw = self.cleaned_data.get("dates", "").strip()
+        if not raw:
+            return []
+        try:
+            return [
+                datetime.date.fromisoformat(part.strip())
+                for part in raw.replace("，", ",").split(",")
+                if part.strip()
+            ]
+        except ValueError as exc:
+            raise forms.ValidationError(gettext("Write dates like 2026-12-15, separated by commas.")) from exc
+
+
+class InstallmentInline(admin.TabularInline):
+    model = Installment
+    fields = ("seq", "due_date", "amount", "paid_on", "reminded_on")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RepaymentPlan)
+class RepaymentPlanAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "loan",
+        "customer_col",
+        "kind",
+        "status",
+        "total_col",
+        "requested_by",
+        "approved_by",
+        "created_at",
+    )
+    list_filter = ("status", "kind", "created_at")
+    list_select_related = ("loan", "loan__customer", "requested_by", "approved_by")
+    search_fields = ("loan__loan_account",)
+    inlines = [InstallmentInline]
+
+    @admin.display(description=_("customer"), ordering="loan__customer__name")
+    def customer_col(self, obj):
+        return obj.loan.customer.name
+
+    @admin.display(description=_("amount covered"), ordering="total_amount")
+    def total_col(self, obj):
+        return f"{obj.total_amount:,.2f}"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("draft/", wrap(self.draft_view), name="notices_repaymentplan_draft"),
+            path(
+                "<int:pk>/approve/",
+                wrap(require_POST(self.approve_view)),
+                name="notices_repaymentplan_approve",
+            ),
+            path(
+                "<int:pk>/reject/", wrap(require_POST(self.reject_view)), name="notices_repaymentplan_reject"
+            ),
+            path(
+                "<int:pk>/cancel/", wrap(require_POST(self.cancel_view)), name="notices_repaymentplan_cancel"
+            ),
+            *super().get_urls(),
+        ]
+
+    def draft_view(self, request):
+        if not request.user.has_perm("notices.add_repaymentplan"):
+            raise PermissionDenied
+        source = request.POST if request.method == "POST" else request.GET
+        feedback = (
+            Feedback.objects.filter(pk=source.get("feedback") or 0).select_related("customer", "loan").first()
+        )
+        loan = Loan.objects.filter(pk=source.get("loan") or 0).select_related("customer").first()
+        if loan is None and feedback is not None:
+            loan = feedback.loan
+        customer = loan.customer if loan else (feedback.customer if feedback else None)
+        loans = (
+            list(customer.loans.filter(status__in=(LoanStatus.OVERDUE, LoanStatus.IN_PLAN)))
+            if customer
+            else []
+        )
+        form = PlanDraftForm(request.POST or None)
+        schedule, error = [], ""
+        if request.method == "POST" and loan is None:
+            error = gettext("Choose the loan.")
+        elif request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                schedule = plan_schedule(
+                    kind=data["kind"],
+                    total=loan.overdue_amount,
+                    today=timezone.localdate(),
+                    new_date=data.get("new_date"),
+                    count=data.get("count"),
+                    first_date=data.get("first_date"),
+                    dates=data.get("dates") or None,
+                )
+                if "submit" in request.POST:
+                    plan = plan_draft(
+                        loan=loan,
+                        user=request.user,
+                        kind=data["kind"],
+                        schedule=schedule,
+                        feedback=feedback,
+                        note=data.get("note", ""),
+                    )
+                    messages.success(request, gettext("Plan submitted for a supervisor's approval."))
+                    return HttpResponseRedirect(reverse("admin:notices_repaymentplan_change", args=[plan.pk]))
+            except ServiceError as exc:
+                error = exc.message
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("Draft a repayment plan"),
+            "form": form,
+            "loan": loan,
+            "loans": loans,
+            "feedback": feedback,
+            "schedule": schedule,
+            "schedule_total": sum((line.amount for line in schedule), 0),
+            "error": error,
+            "max_installments": settings.PLAN_MAX_INSTALLMENTS,
+            "max_extension_days": settings.PLAN_MAX_EXTENSION_DAYS,
+        }
+        return TemplateResponse(request, "admin/notices/repaymentplan/draft.html", context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        plan = get_object_or_404(
+            RepaymentPlan.objects.select_related(
+                "loan", "loan__customer", "requested_by", "approved_by", "feedback"
+            ),
+            pk=object_id,
+        )
+        if not self.has_view_permission(request, plan):
+            raise PermissionDenied
+        problems = plan_approval_problems(plan=plan, user=request.user)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": str(plan),
+            "plan": plan,
+            "installments": plan.installments.order_by("seq"),
+            "can_approve": not problems,
+            "approval_problems": problems if request.user.has_perm(PLAN_APPROVE_PERMISSION) else [],
+            "can_cancel": plan.status == PlanStatus.PENDING_APPROVAL
+            and (request.user.pk == plan.requested_by_id or request.user.has_perm(PLAN_APPROVE_PERMISSION)),
+            "plan_messages": plan.messages.order_by("created_at"),
+        }
+        return TemplateResponse(request, "admin/notices/repaymentplan/detail.html", context)
+
+    def _act(self, request, pk, action, done_text):
+        plan = get_object_or_404(RepaymentPlan, pk=pk)
+        try:
+            action(plan)
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, done_text)
+        return HttpResponseRedirect(reverse("admin:notices_repaymentplan_change", args=[pk]))
+
+    def approve_view(self, request, pk):
+        if not request.user.has_perm(PLAN_APPROVE_PERMISSION):
+            raise PermissionDenied
+        return self._act(
+            request,
+            pk,
+            lambda plan: plan_approve(plan=plan, user=request.user),
+            gettext("Plan approved; the customer is sent a confirmation."),
+        )
+
+    def reject_view(self, request, pk):
+        if not request.user.has_perm(PLAN_APPROVE_PERMISSION):
+            raise PermissionDenied
+        return self._act(
+            request,
+            pk,
+            lambda plan: plan_reject(plan=plan, user=request.user, reason=request.POST.get("reason", "")),
+            gettext("Plan rejected."),
+        )
+
+    def cancel_view(self, request, pk):
+        return self._act(
+            request, pk, lambda plan: plan_cancel(plan=plan, user=request.user), gettext("Plan cancelled.")
+        )

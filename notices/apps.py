@@ -14,6 +14,17 @@ class NoticesConfig(AppConfig):
         post_migrate.connect(_sync_after_migrate, sender=self, dispatch_uid="notices.schedules")
         self._sync = schedules_sync
 
+        from customers.signals import loan_book_applied
+
+        loan_book_applied.connect(_after_import, dispatch_uid="notices.plans_after_import")
+
 
 def _sync_after_migrate(sender, **kwargs):
     sender._sync()
+
+
+def _after_import(sender, loan_import, **kwargs):
+    """Queue the repayment-plan progress update for the imported date."""
+    from .tasks import queue_plans_progress
+
+    queue_plans_progress(loan_import.as_of)

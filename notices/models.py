@@ -429,6 +429,22 @@ class SmsMessage(models.Model):
         related_name="+",
     )
     reconcile_attempts = models.PositiveSmallIntegerField(_("reconcile attempts"), default=0)
+    feedback = models.ForeignKey(
+        "notices.Feedback",
+        verbose_name=_("in reply to"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="replies",
+    )
+    plan = models.ForeignKey(
+        "notices.RepaymentPlan",
+        verbose_name=_("repayment plan"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+    )
 
     class Meta:
         verbose_name = _("SMS message")
@@ -481,7 +497,165 @@ class NotifiedLoan(models.Model):
         return f"{self.loan_id} · {self.as_of}"
 
 
-# --- Repayment plans (issue: feedback and plans) --------------------------------------
+# --- Feedback -------------------------------------------------------------------------
+
+
+class FeedbackChannel(models.TextChoices):
+    SMS_REPLY = "sms_reply", _("SMS reply")
+    PHONE = "phone", _("phone call")
+    BRANCH = "branch", _("at a branch")
+    ONLINE = "online", _("online")
+    SYSTEM = "system", _("system")
+
+
+class FeedbackCategory(models.TextChoices):
+    ALREADY_PAID = "already_paid", _("already paid")
+    INSTALLMENT_REQUEST = "installment_request", _("installment request")
+    EXTENSION_REQUEST = "extension_request", _("extension request")
+    WRONG_NUMBER = "wrong_number", _("wrong number")
+    STOP_REQUEST = "stop_request", _("stop request")
+    COMPLAINT = "complaint", _("complaint")
+    DISPUTE = "dispute", _("dispute")
+    HARDSHIP = "hardship", _("hardship")
+    PLAN_BROKEN = "plan_broken", _("repayment plan broken")
+    OTHER = "other", _("other")
+
+
+class FeedbackStatus(models.TextChoices):
+    NEW = "new", _("new")
+    IN_PROGRESS = "in_progress", _("in progress")
+    RESOLVED = "resolved", _("resolved")
+    CLOSED = "closed", _("closed")
+
+
+OPEN_FEEDBACK = (FeedbackStatus.NEW, FeedbackStatus.IN_PROGRESS)
+
+
+class KeywordRule(models.Model):
+    """Words in a customer's reply that decide its category (first matching rule wins)."""
+
+    category = models.CharField(_("category"), max_length=24, choices=FeedbackCategory.choices)
+    keywords = models.TextField(
+        _("keywords"),
+        help_text=_(
+            "One per line or separated by commas. Latin words match whole words (TD), Chinese ones anywhere."
+        ),
+    )
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), default=100, help_text=_("Lower is checked first.")
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("keyword rule")
+        verbose_name_plural = _("keyword rules")
+        ordering = ["priority", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_category_display()}: {self.keywords[:40]}"
+
+    @property
+    def keyword_list(self) -> list[str]:
+        import re
+
+        return [k.strip() for k in re.split(r"[,，、\n]+", self.keywords) if k.strip()]
+
+
+class FeedbackSla(models.Model):
+    """How soon feedback of a category must be answered."""
+
+    category = models.CharField(_("category"), max_length=24, choices=FeedbackCategory.choices, unique=True)
+    within_hours = models.PositiveSmallIntegerField(_("within hours"), null=True, blank=True)
+    within_working_days = models.PositiveSmallIntegerField(_("within working days"), null=True, blank=True)
+    urgent = models.BooleanField(_("urgent"), default=False)
+
+    class Meta:
+        verbose_name = _("feedback SLA")
+        verbose_name_plural = _("feedback SLAs")
+        ordering = ["category"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(within_hours__isnull=False) | Q(within_working_days__isnull=False),
+                name="feedbacksla_has_a_limit",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.get_category_display()
+
+
+class Feedback(models.Model):
+    """Something a customer told us (SMS reply, call, branch visit): work that someone owns."""
+
+    customer = models.ForeignKey(
+        "customers.Customer",
+        verbose_name=_("customer"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="feedback",
+    )
+    loan = models.ForeignKey(
+        "customers.Loan",
+        verbose_name=_("loan"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="feedback",
+    )
+    channel = models.CharField(_("channel"), max_length=12, choices=FeedbackChannel.choices)
+    category = models.CharField(_("category"), max_length=24, choices=FeedbackCategory.choices, db_index=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=FeedbackStatus.choices, default=FeedbackStatus.NEW, db_index=True
+    )
+    urgent = models.BooleanField(_("urgent"), default=False)
+    text = models.TextField(_("what the customer said"))
+    phone = models.CharField(_("from"), max_length=32, blank=True)
+    inbound = models.OneToOneField(
+        "notices.InboundMessage",
+        verbose_name=_("inbound SMS"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="feedback",
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    sla_due_at = models.DateTimeField(_("answer by"), db_index=True)
+    resolution = models.TextField(_("resolution"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("received"), auto_now_add=True, db_index=True)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("feedback")
+        verbose_name_plural = _("feedback")
+        ordering = ["sla_due_at", "pk"]
+        indexes = [models.Index(fields=["status", "sla_due_at"]), models.Index(fields=["assignee", "status"])]
+
+    def __str__(self) -> str:
+        return _("Feedback #%(id)s") % {"id": self.pk}
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_FEEDBACK
+
+
+# --- Repayment plans ------------------------------------------------------------------
 
 
 class PlanStatus(models.TextChoices):
@@ -513,6 +687,19 @@ class RepaymentPlan(models.Model):
         default=PlanStatus.PENDING_APPROVAL,
         db_index=True,
     )
+    total_amount = models.DecimalField(_("amount covered"), max_digits=14, decimal_places=2, default=ZERO)
+    baseline_overdue = models.DecimalField(
+        _("overdue amount when activated"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    feedback = models.ForeignKey(
+        Feedback,
+        verbose_name=_("from feedback"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="plans",
+    )
+    note = models.TextField(_("note"), blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("requested by"),
@@ -522,22 +709,55 @@ class RepaymentPlan(models.Model):
     )
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        verbose_name=_("approved by"),
+        verbose_name=_("approved or rejected by"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
     )
+    reason = models.TextField(_("reason"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    decided_at = models.DateTimeField(_("approved or rejected"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("completed or broken"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("repayment plan")
         verbose_name_plural = _("repayment plans")
         ordering = ["-created_at"]
         permissions = [("approve_repaymentplan", _("Can approve or reject repayment plans"))]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["loan"],
+                condition=Q(status__in=["pending_approval", "approved", "active"]),
+                name="repaymentplan_one_open_per_loan",
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} · {self.loan}"
+        return _("%(kind)s for %(loan)s") % {"kind": self.get_kind_display(), "loan": self.loan}
+
+
+class Installment(models.Model):
+    plan = models.ForeignKey(
+        RepaymentPlan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="installments"
+    )
+    seq = models.PositiveSmallIntegerField(_("no."))
+    due_date = models.DateField(_("due date"))
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    paid_on = models.DateField(_("paid on"), null=True, blank=True)
+    reminded_on = models.DateField(_("reminded on"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("installment")
+        verbose_name_plural = _("installments")
+        ordering = ["plan", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "seq"], name="installment_seq_unique"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="installment_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.seq}: {self.due_date} {self.amount}"
 
 
 # --- Sending: attempts, receipts, replies, rate limit ---------------------------------

@@ -247,3 +247,135 @@ def sending_window_note(batch: NoticeBatch, now: datetime.datetime | None = None
         "n": queued,
         "time": policy.window_start.strftime("%H:%M"),
     }
+
+
+# --- Conversations and the customer's story -------------------------------------------
+
+
+def feedback_conversation(feedback, limit: int = 30) -> list[dict]:
+    """What the customer sent and what we sent them, oldest first."""
+    from .models import InboundMessage
+
+    entries = []
+    if feedback.customer_id:
+        inbound = InboundMessage.objects.filter(customer_id=feedback.customer_id)
+        outbound = SmsMessage.objects.filter(customer_id=feedback.customer_id).exclude(
+            status=MessageStatus.EXCLUDED
+        )
+    else:
+        inbound = InboundMessage.objects.filter(phone=feedback.phone)
+        outbound = SmsMessage.objects.none()
+    for item in inbound.order_by("-received_at")[:limit]:
+        entries.append({"at": item.received_at, "direction": "in", "text": item.text, "status": ""})
+    for message in outbound.order_by("-created_at")[:limit]:
+        entries.append(
+            {
+                "at": message.sent_at or message.created_at,
+                "direction": "out",
+                "text": message.body,
+                "status": message.get_status_display(),
+                "purpose": message.get_purpose_display(),
+            }
+        )
+    if feedback.inbound_id is None:
+        entries.append(
+            {
+                "at": feedback.created_at,
+                "direction": "note",
+                "text": feedback.text,
+                "status": feedback.get_channel_display(),
+            }
+        )
+    return sorted(entries, key=lambda e: e["at"])
+
+
+def customer_timeline(customer, limit: int = 200) -> list[dict]:
+    """Everything that happened with a customer, newest first: loans' events, notices,
+    replies, feedback, plans and audit entries."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from core.models import AuditEvent
+    from customers.models import LoanEvent
+
+    from .models import Feedback, InboundMessage, RepaymentPlan
+
+    events = []
+    for event in (
+        LoanEvent.objects.filter(loan__customer=customer).select_related("loan").order_by("-on_date")[:limit]
+    ):
+        events.append(
+            {
+                "at": _first_day_start(event.on_date),
+                "kind": "loan",
+                "title": f"{event.loan.loan_account} · {event.get_kind_display()}",
+                "detail": f"{event.overdue_amount_before:,.2f} → {event.overdue_amount_after:,.2f}",
+            }
+        )
+    for message in (
+        SmsMessage.objects.filter(customer=customer)
+        .select_related("loan", "stage")
+        .order_by("-created_at")[:limit]
+    ):
+        detail = (
+            message.body
+            if message.status != MessageStatus.EXCLUDED
+            else message.get_exclusion_reason_display()
+        )
+        events.append(
+            {
+                "at": message.sent_at or message.created_at,
+                "kind": "sms",
+                "title": f"{message.get_purpose_display()} · {message.get_status_display()}",
+                "detail": detail,
+                "status": message.status,
+            }
+        )
+    for inbound in InboundMessage.objects.filter(customer=customer).order_by("-received_at")[:limit]:
+        events.append(
+            {
+                "at": inbound.received_at,
+                "kind": "reply",
+                "title": _("SMS from the customer"),
+                "detail": inbound.text,
+            }
+        )
+    for item in Feedback.objects.filter(customer=customer).order_by("-created_at")[:limit]:
+        events.append(
+            {
+                "at": item.created_at,
+                "kind": "feedback",
+                "title": f"{item} · {item.get_category_display()} · {item.get_status_display()}",
+                "detail": item.resolution or item.text,
+                "url_name": "admin:notices_feedback_change",
+                "pk": item.pk,
+            }
+        )
+    for plan in (
+        RepaymentPlan.objects.filter(loan__customer=customer)
+        .select_related("loan")
+        .order_by("-created_at")[:limit]
+    ):
+        events.append(
+            {
+                "at": plan.decided_at or plan.created_at,
+                "kind": "plan",
+                "title": f"{plan} · {plan.get_status_display()}",
+                "detail": f"{plan.total_amount:,.2f}",
+                "url_name": "admin:notices_repaymentplan_change",
+                "pk": plan.pk,
+            }
+        )
+    customer_type = ContentType.objects.get_for_model(customer)
+    for audit in AuditEvent.objects.filter(content_type=customer_type, object_id=str(customer.pk)).order_by(
+        "-created_at"
+    )[:limit]:
+        events.append(
+            {
+                "at": audit.created_at,
+                "kind": "audit",
+                "title": f"{audit.action} · {audit.actor_label or _('system')}",
+                "detail": f"{audit.from_state} → {audit.to_state}".strip(" →"),
+            }
+        )
+    events.sort(key=lambda e: e["at"], reverse=True)
+    return events[:limit]

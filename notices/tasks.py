@@ -18,6 +18,22 @@ def daily_batch(as_of: str | None = None) -> int:
     return batch_generate(as_of=day).pk
 
 
+def plans_progress(as_of: str) -> dict:
+    """Mark installments paid, complete or break plans after an import (idempotent)."""
+    from .services.plans import plans_progress as update
+
+    return update(as_of=datetime.date.fromisoformat(as_of))
+
+
+def queue_plans_progress(as_of: datetime.date) -> None:
+    async_task(
+        "notices.tasks.plans_progress",
+        as_of.isoformat(),
+        task_name=f"plans after import {as_of}",
+        group="plans",
+    )
+
+
 def send_queued() -> dict:
     """Send what is due; claims make a second copy of this task harmless."""
     return dict(sender_run())

@@ -175,6 +175,12 @@ SMS_MAX_ATTEMPTS = env.int("SMS_MAX_ATTEMPTS", default=5)
 SMS_SEND_LEASE_SECONDS = env.int("SMS_SEND_LEASE_SECONDS", default=120)
 SMS_MAX_RECONCILE = env.int("SMS_MAX_RECONCILE", default=5)
 
+# --- Repayment plans -------------------------------------------------------------------
+PLAN_MAX_EXTENSION_DAYS = env.int("PLAN_MAX_EXTENSION_DAYS", default=30)
+PLAN_MAX_INSTALLMENTS = env.int("PLAN_MAX_INSTALLMENTS", default=12)
+PLAN_GRACE_DAYS = env.int("PLAN_GRACE_DAYS", default=3)  # unpaid this long after its date: broken
+PLAN_REMINDER_DAYS = env.int("PLAN_REMINDER_DAYS", default=3)  # reminder this many days before
+
 # --- Background tasks (django-q2) ---------------------------------------------------
 # The ORM broker needs nothing but the database; REDIS_URL switches to Redis. The
 # database stays the source of truth either way. The values below are checked by

@@ -50,6 +50,7 @@ from ..models import (
     LoanStatus,
     PhoneProblem,
 )
+from ..signals import loan_book_applied
 
 logger = logging.getLogger(__name__)
 
@@ -378,6 +379,9 @@ def _apply_recorded(
                     f"rows={result.rows} created={result.created} updated={result.updated} "
                     f"unchanged={result.unchanged} errors={result.errors} cured={result.cured}"
                 ),
+            )
+            transaction.on_commit(
+                lambda: loan_book_applied.send(sender=LoanBookImport, loan_import=loan_import)
             )
         result.applied = True
     except _StrictRollback:

@@ -41,3 +41,60 @@ def promise_24h(context):
         "week": promise_figure(today - datetime.timedelta(days=7), yesterday),
         "at_risk": loans_at_risk(),
     }
+
+
+@register.inclusion_tag("admin/notices/_customer_timeline.html", takes_context=True)
+def customer_timeline(context, customer):
+    """The customer's whole story on their page: loans, notices, replies, feedback, plans, audit."""
+    from core.pii import can_see_full_pii, mask_text
+
+    from ..selectors import customer_timeline as timeline
+
+    user = context["request"].user
+    if customer is None or not user.has_perm("notices.view_smsmessage"):
+        return {"show": False}
+    events = timeline(customer)
+    if not can_see_full_pii(user):
+        for event in events:
+            event["detail"] = mask_text(str(event["detail"]))
+    return {
+        "show": True,
+        "events": events,
+        "customer": customer,
+        "can_add_feedback": user.has_perm("notices.add_feedback"),
+    }
+
+
+@register.inclusion_tag("admin/notices/_work_tiles.html", takes_context=True)
+def work_tiles(context):
+    """Feedback by SLA state and plans waiting or broken, for the home page."""
+    from django.utils import timezone
+
+    from ..models import OPEN_FEEDBACK, Feedback, PlanStatus, RepaymentPlan
+
+    user = context["request"].user
+    now = timezone.now()
+    tiles = {
+        "show_feedback": user.has_perm("notices.view_feedback"),
+        "show_plans": user.has_perm("notices.view_repaymentplan"),
+    }
+    if tiles["show_feedback"]:
+        open_items = Feedback.objects.filter(status__in=OPEN_FEEDBACK)
+        tiles.update(
+            mine=open_items.filter(assignee=user).count(),
+            unassigned=open_items.filter(assignee__isnull=True).count(),
+            late=open_items.filter(sla_due_at__lte=now).count(),
+            due_soon=open_items.filter(
+                sla_due_at__gt=now, sla_due_at__lte=now + datetime.timedelta(hours=2)
+            ).count(),
+        )
+    if tiles["show_plans"]:
+        week_ago = now - datetime.timedelta(days=7)
+        tiles.update(
+            plans_waiting=RepaymentPlan.objects.filter(status=PlanStatus.PENDING_APPROVAL).count(),
+            plans_broken=RepaymentPlan.objects.filter(
+                status=PlanStatus.BROKEN, ended_at__gte=week_ago
+            ).count(),
+            week_ago=week_ago.date().isoformat(),
+        )
+    return tiles

@@ -1,0 +1,395 @@
+"""Customers' replies, calls and visits: classified, owned, answered in time."""
+
+from __future__ import annotations
+
+import datetime
+import re
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.audit import audit_record
+from core.exceptions import ServiceError
+from customers.models import Customer, Loan, LoanStatus, PhoneProblem
+
+from ..models import (
+    OPEN_FEEDBACK,
+    Feedback,
+    FeedbackCategory,
+    FeedbackChannel,
+    FeedbackSla,
+    FeedbackStatus,
+    InboundMessage,
+    KeywordRule,
+    MessageStatus,
+    SmsMessage,
+    SmsTemplate,
+    TemplatePurpose,
+)
+from ..rendering import bank_context, render, segments, text_problems, with_signature
+
+WORKDAY_START = datetime.time(9, 0)
+LATIN = re.compile(r"^[A-Za-z0-9]+$")
+
+
+# --- Classification and SLA -----------------------------------------------------------
+
+
+def _matches(keyword: str, text: str) -> bool:
+    if LATIN.match(keyword):  # TD: a word of its own, not the middle of "STD"
+        return (
+            re.search(rf"(?<![A-Za-z0-9]){re.escape(keyword)}(?![A-Za-z0-9])", text, re.IGNORECASE)
+            is not None
+        )
+    return keyword in text
+
+
+def feedback_classify(text: str) -> str:
+    """The category of the first active keyword rule the text matches, else "other"."""
+    for rule in KeywordRule.objects.filter(active=True).order_by("priority", "pk"):
+        if any(_matches(keyword, text) for keyword in rule.keyword_list):
+            return rule.category
+    return FeedbackCategory.OTHER
+
+
+def add_working_days(moment: datetime.datetime, days: int) -> datetime.datetime:
+    """`days` working days (Monday–Friday) later; weekends start on Monday 09:00."""
+    local = timezone.localtime(moment)
+    while local.weekday() >= 5:
+        local = (local + datetime.timedelta(days=1)).replace(
+            hour=WORKDAY_START.hour, minute=WORKDAY_START.minute, second=0, microsecond=0
+        )
+    added = 0
+    while added < days:
+        local += datetime.timedelta(days=1)
+        if local.weekday() < 5:
+            added += 1
+    return local
+
+
+def feedback_sla(category: str, received_at: datetime.datetime) -> tuple[datetime.datetime, bool]:
+    """(answer-by time, urgent) for feedback of this category received at this time."""
+    rule = FeedbackSla.objects.filter(category=category).first()
+    if rule is None:
+        return add_working_days(received_at, 1), False
+    if rule.within_hours is not None:
+        return received_at + datetime.timedelta(hours=rule.within_hours), rule.urgent
+    return add_working_days(received_at, rule.within_working_days or 1), rule.urgent
+
+
+def sla_state(feedback: Feedback, now: datetime.datetime | None = None) -> str:
+    """overdue / due_soon / on_track / done, as the worklist shows it."""
+    if not feedback.is_open:
+        return "done"
+    now = now or timezone.now()
+    if feedback.sla_due_at <= now:
+        return "overdue"
+    if feedback.sla_due_at - now <= datetime.timedelta(hours=2):
+        return "due_soon"
+    return "on_track"
+
+
+# --- Recording ------------------------------------------------------------------------
+
+
+def _single_overdue_loan(customer: Customer | None) -> Loan | None:
+    if customer is None:
+        return None
+    loans = list(customer.loans.filter(status__in=(LoanStatus.OVERDUE, LoanStatus.IN_PLAN))[:2])
+    return loans[0] if len(loans) == 1 else None
+
+
+def _apply_effects(feedback: Feedback, user) -> None:
+    """What a category means for contacting the customer."""
+    customer = feedback.customer
+    if customer is None:
+        return
+    if (
+        feedback.category == FeedbackCategory.WRONG_NUMBER
+        and customer.phone_problem != PhoneProblem.WRONG_NUMBER
+    ):
+        Customer.objects.filter(pk=customer.pk).update(
+            phone_problem=PhoneProblem.WRONG_NUMBER, updated_at=timezone.now()
+        )
+        audit_record(
+            actor=user,
+            action="customer.phone_flagged",
+            obj=customer,
+            from_state=customer.phone_problem or "ok",
+            to_state=PhoneProblem.WRONG_NUMBER,
+            note=_("Reply says wrong number (feedback #%(id)s)") % {"id": feedback.pk},
+        )
+        customer.phone_problem = PhoneProblem.WRONG_NUMBER
+    if feedback.category == FeedbackCategory.STOP_REQUEST and not customer.sms_stopped:
+        Customer.objects.filter(pk=customer.pk).update(sms_stopped=True, updated_at=timezone.now())
+        audit_record(
+            actor=user,
+            action="customer.sms_stopped",
+            obj=customer,
+            from_state="sms",
+            to_state="stopped",
+            note=_("Reply asks to stop SMS (feedback #%(id)s)") % {"id": feedback.pk},
+        )
+        customer.sms_stopped = True
+
+
+def _create(**fields) -> Feedback:
+    received = fields.pop("received_at", None) or timezone.now()
+    due, urgent = feedback_sla(fields["category"], received)
+    feedback = Feedback.objects.create(sla_due_at=due, urgent=urgent, **fields)
+    return feedback
+
+
+def feedback_from_inbound(*, inbound: InboundMessage) -> Feedback:
+    """An inbound SMS becomes feedback: matched to the customer (and their one overdue loan)."""
+    existing = Feedback.objects.filter(inbound=inbound).first()
+    if existing is not None:
+        return existing
+    with transaction.atomic():
+        feedback = _create(
+            customer=inbound.customer,
+            loan=_single_overdue_loan(inbound.customer),
+            channel=FeedbackChannel.SMS_REPLY,
+            category=feedback_classify(inbound.text),
+            text=inbound.text,
+            phone=inbound.phone,
+            inbound=inbound,
+            received_at=inbound.received_at,
+        )
+        audit_record(actor=None, action="feedback.receive", obj=feedback, to_state=feedback.category)
+        _apply_effects(feedback, None)
+    return feedback
+
+
+def feedback_record(
+    *,
+    user,
+    channel: str,
+    text: str,
+    category: str | None = None,
+    customer: Customer | None = None,
+    loan: Loan | None = None,
+) -> Feedback:
+    """Feedback taken by phone, at a branch or online, recorded by staff."""
+    if not text.strip():
+        raise ServiceError(_("Write down what the customer said."), code="text_required")
+    if loan is not None and customer is not None and loan.customer_id != customer.pk:
+        raise ServiceError(_("That loan belongs to another customer."), code="wrong_loan")
+    customer = customer or (loan.customer if loan else None)
+    with transaction.atomic():
+        feedback = _create(
+            customer=customer,
+            loan=loan or _single_overdue_loan(customer),
+            channel=channel,
+            category=category or feedback_classify(text),
+            text=text.strip(),
+            created_by=user,
+            assignee=user,
+            status=FeedbackStatus.IN_PROGRESS,
+        )
+        audit_record(actor=user, action="feedback.record", obj=feedback, to_state=feedback.category)
+        _apply_effects(feedback, user)
+    return feedback
+
+
+# --- Working the queue ----------------------------------------------------------------
+
+
+def _locked(feedback: Feedback) -> Feedback:
+    return Feedback.objects.select_for_update().get(pk=feedback.pk)
+
+
+def feedback_assign(*, feedback: Feedback, user, assignee) -> Feedback:
+    """Give an open item to someone (or take it: assignee=user)."""
+    with transaction.atomic():
+        current = _locked(feedback)
+        if not current.is_open:
+            raise ServiceError(_("This feedback is already resolved."), code="wrong_state")
+        before = current.assignee.get_username() if current.assignee else ""
+        current.assignee = assignee
+        if current.status == FeedbackStatus.NEW:
+            current.status = FeedbackStatus.IN_PROGRESS
+        current.save(update_fields=["assignee", "status", "updated_at"])
+        audit_record(
+            actor=user,
+            action="feedback.assign",
+            obj=current,
+            from_state=before,
+            to_state=assignee.get_username(),
+        )
+    return current
+
+
+ALLOWED_MOVES = {
+    FeedbackStatus.NEW: {FeedbackStatus.IN_PROGRESS, FeedbackStatus.RESOLVED, FeedbackStatus.CLOSED},
+    FeedbackStatus.IN_PROGRESS: {FeedbackStatus.RESOLVED, FeedbackStatus.CLOSED, FeedbackStatus.NEW},
+    FeedbackStatus.RESOLVED: {FeedbackStatus.CLOSED, FeedbackStatus.IN_PROGRESS},
+    FeedbackStatus.CLOSED: set(),
+}
+
+
+def feedback_set_status(*, feedback: Feedback, user, status: str, resolution: str = "") -> Feedback:
+    """new → in progress → resolved → closed; resolving needs a resolution note."""
+    with transaction.atomic():
+        current = _locked(feedback)
+        if status == current.status and not resolution:
+            return current
+        if status != current.status and status not in ALLOWED_MOVES[current.status]:
+            raise ServiceError(
+                _("Feedback cannot go from %(from)s to %(to)s.")
+                % {"from": current.get_status_display(), "to": FeedbackStatus(status).label},
+                code="wrong_state",
+            )
+        resolution = (resolution or "").strip() or current.resolution
+        if status in (FeedbackStatus.RESOLVED, FeedbackStatus.CLOSED) and not resolution:
+            raise ServiceError(_("Write how it was resolved."), code="resolution_required")
+        before = current.status
+        current.status, current.resolution = status, resolution
+        if status in (FeedbackStatus.RESOLVED, FeedbackStatus.CLOSED) and current.resolved_at is None:
+            current.resolved_at = timezone.now()
+        if status in OPEN_FEEDBACK:
+            current.resolved_at = None
+        if current.assignee_id is None and status == FeedbackStatus.IN_PROGRESS:
+            current.assignee = user
+        current.save()
+        audit_record(
+            actor=user,
+            action="feedback.status",
+            obj=current,
+            from_state=before,
+            to_state=status,
+            note=resolution,
+        )
+    return current
+
+
+def feedback_reclassify(*, feedback: Feedback, user, category: str) -> Feedback:
+    """Staff correct the category; the SLA follows the new category from the time received."""
+    with transaction.atomic():
+        current = _locked(feedback)
+        if current.category == category:
+            return current
+        before = current.category
+        current.category = category
+        current.sla_due_at, current.urgent = feedback_sla(category, current.created_at)
+        current.save(update_fields=["category", "sla_due_at", "urgent", "updated_at"])
+        audit_record(
+            actor=user, action="feedback.reclassify", obj=current, from_state=before, to_state=category
+        )
+        _apply_effects(current, user)
+    return current
+
+
+def feedback_link_customer(
+    *, feedback: Feedback, user, customer: Customer, loan: Loan | None = None
+) -> Feedback:
+    """Match an unmatched reply to a customer by hand."""
+    if loan is not None and loan.customer_id != customer.pk:
+        raise ServiceError(_("That loan belongs to another customer."), code="wrong_loan")
+    with transaction.atomic():
+        current = _locked(feedback)
+        current.customer = customer
+        current.loan = loan or _single_overdue_loan(customer)
+        current.save(update_fields=["customer", "loan", "updated_at"])
+        if current.inbound_id:
+            InboundMessage.objects.filter(pk=current.inbound_id, customer__isnull=True).update(
+                customer=customer
+            )
+        audit_record(actor=user, action="feedback.link", obj=current, to_state=customer.customer_no)
+        _apply_effects(current, user)
+    return current
+
+
+def feedback_reply(
+    *, feedback: Feedback, user, text: str = "", template: SmsTemplate | None = None
+) -> SmsMessage:
+    """Answer by SMS through the outbox: same lint, signature and contact window as notices."""
+    customer = feedback.customer
+    if customer is None:
+        raise ServiceError(_("Link this feedback to a customer before replying."), code="no_customer")
+    if not customer.mobile:
+        raise ServiceError(_("The customer has no valid mobile number."), code="no_mobile")
+    if template is not None:
+        if template.purpose != TemplatePurpose.FEEDBACK_REPLY:
+            raise ServiceError(_("Choose a feedback-reply template."), code="wrong_template")
+        from .templates import template_current_version
+
+        version = template_current_version(template)
+        loan = feedback.loan
+        context = {
+            **bank_context(),
+            "customer_name": customer.honorific_name,
+            "loan_tail": loan.loan_tail if loan else "",
+        }
+        body = with_signature(render(version.body, context))
+    else:
+        version = None
+        body = with_signature(text)
+    if len(body.strip()) <= len(with_signature("")):
+        raise ServiceError(_("The reply is empty."), code="empty")
+    problems = text_problems(body)
+    if problems:
+        raise ServiceError(" ".join(problems), code="lint")
+    with transaction.atomic():
+        message = SmsMessage.objects.create(
+            purpose=TemplatePurpose.FEEDBACK_REPLY,
+            customer=customer,
+            loan=feedback.loan,
+            template=template,
+            template_version=version,
+            phone=customer.mobile,
+            body=body,
+            segments=segments(body),
+            status=MessageStatus.QUEUED,
+            idempotency_key=f"r-{feedback.pk}-{timezone.now().strftime('%Y%m%d%H%M%S%f')}",
+            feedback=feedback,
+            created_by=user,
+        )
+        if feedback.status == FeedbackStatus.NEW:
+            Feedback.objects.filter(pk=feedback.pk).update(
+                status=FeedbackStatus.IN_PROGRESS, assignee=feedback.assignee or user
+            )
+        audit_record(actor=user, action="feedback.reply", obj=feedback, note=body)
+        from ..tasks import wake_sender
+
+        transaction.on_commit(lambda: wake_sender(reason="reply"))
+    return message
+
+
+def customer_phone_verify(*, customer: Customer, user) -> Customer:
+    """Staff confirmed the mobile belongs to the customer: notices may go to it again."""
+    with transaction.atomic():
+        moved = Customer.objects.filter(pk=customer.pk, phone_problem=PhoneProblem.WRONG_NUMBER).update(
+            phone_problem=PhoneProblem.NONE, updated_at=timezone.now()
+        )
+        if not moved:
+            raise ServiceError(_("This number is not flagged as a wrong number."), code="wrong_state")
+        audit_record(
+            actor=user,
+            action="customer.phone_verified",
+            obj=customer,
+            from_state="wrong_number",
+            to_state="ok",
+        )
+    customer.refresh_from_db()
+    return customer
+
+
+def customer_sms_resume(*, customer: Customer, user, note: str = "") -> Customer:
+    """Staff decided SMS may go to this customer again after a stop request."""
+    with transaction.atomic():
+        if not Customer.objects.filter(pk=customer.pk, sms_stopped=True).update(
+            sms_stopped=False, updated_at=timezone.now()
+        ):
+            raise ServiceError(_("SMS are not stopped for this customer."), code="wrong_state")
+        audit_record(
+            actor=user,
+            action="customer.sms_resumed",
+            obj=customer,
+            from_state="stopped",
+            to_state="sms",
+            note=note,
+        )
+    customer.refresh_from_db()
+    return customer
