@@ -8,6 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 ZERO = Decimal("0.00")
 
@@ -661,7 +662,7 @@ class Feedback(models.Model):
 class PlanStatus(models.TextChoices):
     PENDING_APPROVAL = "pending_approval", _("pending approval")
     APPROVED = "approved", _("approved")
-    ACTIVE = "active", _("active")
+    ACTIVE = "active", pgettext_lazy("plan status", "active")
     COMPLETED = "completed", _("completed")
     BROKEN = "broken", _("broken")
     REJECTED = "rejected", _("rejected")

@@ -64,15 +64,14 @@ def source_strings() -> set[str]:
             if path.suffix == ".py":
                 tree = ast.parse(path.read_text(encoding="utf-8"))
                 for node in ast.walk(tree):
-                    if (
-                        isinstance(node, ast.Call)
-                        and isinstance(node.func, ast.Name)
-                        and node.func.id in GETTEXT_NAMES
-                        and node.args
-                        and isinstance(node.args[0], ast.Constant)
-                        and isinstance(node.args[0].value, str)
-                    ):
-                        strings.add(node.args[0].value)
+                    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+                        continue
+                    if node.func.id not in GETTEXT_NAMES:
+                        continue
+                    position = 1 if node.func.id.startswith("pgettext") else 0  # after the context
+                    if len(node.args) > position and isinstance(node.args[position], ast.Constant):
+                        if isinstance(node.args[position].value, str):
+                            strings.add(node.args[position].value)
             elif path.suffix in {".html", ".txt"}:
                 strings.update(m.group(2) for m in TEMPLATE_STRING.finditer(path.read_text(encoding="utf-8")))
     return strings
