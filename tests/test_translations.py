@@ -69,9 +69,9 @@ def source_strings() -> set[str]:
                     if node.func.id not in GETTEXT_NAMES:
                         continue
                     position = 1 if node.func.id.startswith("pgettext") else 0  # after the context
-                    if len(node.args) > position and isinstance(node.args[position], ast.Constant):
-                        if isinstance(node.args[position].value, str):
-                            strings.add(node.args[position].value)
+                    argument = node.args[position] if len(node.args) > position else None
+                    if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
+                        strings.add(argument.value)
             elif path.suffix in {".html", ".txt"}:
                 strings.update(m.group(2) for m in TEMPLATE_STRING.finditer(path.read_text(encoding="utf-8")))
     return strings
