@@ -205,28 +205,33 @@ def loans_at_risk(now: datetime.datetime | None = None, limit: int = 20) -> list
         .select_related("customer")
         .order_by("overdue_since", "pk")
     )
-    for loan in candidates[: limit * 2]:
+    loans = list(candidates[: limit * 2])
+    latest: dict[int, str] = {}
+    ids = [loan.pk for loan in loans]
+    recent = (
+        SmsMessage.objects.filter(Q(loan_id__in=ids) | Q(covered_loans__loan_id__in=ids))
+        .filter(batch__as_of__gte=today - datetime.timedelta(days=2))
+        .order_by("-pk")
+        .values_list("loan_id", "covered_loans__loan_id", "status")
+    )
+    for loan_id, covered_id, status in recent:
+        for key in {loan_id, covered_id} - {None}:
+            latest.setdefault(key, status)
+    for loan in loans:
         deadline = _first_day_start(loan.overdue_since + datetime.timedelta(days=1)) + datetime.timedelta(
             hours=24
         )
         if deadline <= now:
             continue
-        latest = (
-            SmsMessage.objects.filter(
-                Q(loan=loan) | Q(covered_loans__loan=loan), batch__as_of__gt=loan.overdue_since
-            )
-            .order_by("-pk")
-            .values_list("status", "batch__status")
-            .first()
-        )
-        if latest is None:
+        status = latest.get(loan.pk)
+        if status is None:
             state = _("no batch yet")
-        elif latest[0] == MessageStatus.PENDING:
+        elif status == MessageStatus.PENDING:
             state = _("batch waiting for approval")
-        elif latest[0] == MessageStatus.QUEUED:
+        elif status == MessageStatus.QUEUED:
             state = _("approved, waiting to be sent")
         else:
-            state = dict(MessageStatus.choices).get(latest[0], latest[0])
+            state = dict(MessageStatus.choices).get(status, status)
         rows.append({"loan": loan, "deadline": deadline, "state": state})
         if len(rows) >= limit:
             break

@@ -98,3 +98,22 @@ def work_tiles(context):
             week_ago=week_ago.date().isoformat(),
         )
     return tiles
+
+
+@register.inclusion_tag("admin/notices/_dashboard.html", takes_context=True)
+def dashboard(context):
+    """Today's sending, delivery rate and the charts, for those who may see messages."""
+    from .. import dashboard as figures
+
+    user = context["request"].user
+    if not user.has_perm("notices.view_smsmessage"):
+        return {"show": False}
+    return {
+        "show": True,
+        "sending": figures.sending_today(),
+        "delivery": figures.delivery_rate(),
+        **figures.charts(),
+        "can_import": user.has_perm("customers.add_loanbookimport"),
+        "can_generate": user.has_perm("notices.add_noticebatch"),
+        "can_export": user.has_perm("customers.export_data"),
+    }
