@@ -149,6 +149,7 @@ def _overdue_loans(as_of: datetime.date) -> Iterator[tuple[dict, list[_Loan]]]:
             "customer__do_not_contact_until",
             "customer__deceased",
             "customer__disputed",
+            "customer__sms_stopped",
         )
     )
     current_id, customer, loans = None, None, []
@@ -169,6 +170,7 @@ def _overdue_loans(as_of: datetime.date) -> Iterator[tuple[dict, list[_Loan]]]:
                         "do_not_contact_until",
                         "deceased",
                         "disputed",
+                        "sms_stopped",
                     ),
                     cust,
                     strict=True,
@@ -233,6 +235,8 @@ def _customer_reason(customer: dict, as_of: datetime.date) -> str | None:
         customer["do_not_contact_until"] is None or as_of <= customer["do_not_contact_until"]
     ):
         return ExclusionReason.DO_NOT_CONTACT
+    if customer["sms_stopped"]:
+        return ExclusionReason.STOP_REQUEST
     if customer["phone_problem"]:
         return PHONE_REASONS.get(customer["phone_problem"], ExclusionReason.PHONE_INVALID)
     if not customer["mobile"]:
@@ -500,6 +504,7 @@ def batch_generate(*, as_of: datetime.date, user=None) -> NoticeBatch:
                 else:
                     writer.notice(customer, due)
             writer.flush()
+            writer.message_count += _plan_reminders(batch, as_of, writer)
             batch.message_count = writer.message_count
             batch.customer_count = len(writer.customers)
             batch.loan_count = writer.loan_count
@@ -527,6 +532,57 @@ def batch_generate(*, as_of: datetime.date, user=None) -> NoticeBatch:
             raise
         return existing
     return batch
+
+
+def _plan_reminders(batch: NoticeBatch, as_of: datetime.date, writer: _Writer) -> int:
+    """A reminder a few days before each installment of an active plan is due."""
+    from .plans import _plan_message, plan_reminders_due
+
+    made = 0
+    installments = plan_reminders_due(as_of)
+    if not installments:
+        return 0
+    keys = {f"plan:m:{i.plan_id}:{i.seq}" for i in installments}
+    live = set(
+        SmsMessage.objects.filter(dedupe_key__in=keys, status__in=LIVE_STATUSES).values_list(
+            "dedupe_key", flat=True
+        )
+    )
+    for installment in installments:
+        plan, loan = installment.plan, installment.plan.loan
+        customer = loan.customer
+        if f"plan:m:{plan.pk}:{installment.seq}" in live or customer.pk in writer.customers:
+            continue  # already reminded, or already getting a message today
+        facts = {field: getattr(customer, field) for field in _CUSTOMER_FIELDS}
+        if _customer_reason(facts, as_of) is not None:
+            continue
+        _plan_message(
+            plan=plan,
+            loan=loan,
+            installment=installment,
+            purpose=TemplatePurpose.PLAN_REMINDER,
+            user=writer.user,
+            batch=batch,
+            status=MessageStatus.PENDING,
+        )
+        installment.reminded_on = as_of
+        installment.save(update_fields=["reminded_on"])
+        writer.customers.add(customer.pk)
+        made += 1
+    return made
+
+
+_CUSTOMER_FIELDS = (
+    "name",
+    "id_number",
+    "mobile",
+    "phone_problem",
+    "do_not_contact",
+    "do_not_contact_until",
+    "deceased",
+    "disputed",
+    "sms_stopped",
+)
 
 
 # --- The content hash -----------------------------------------------------------------

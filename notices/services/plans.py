@@ -378,10 +378,10 @@ def plans_progress(*, as_of: datetime.date, user=None) -> dict:
 
 
 def plan_reminders_due(as_of: datetime.date) -> list[Installment]:
-    """Unpaid installments of active plans due in SMS_PLAN_REMINDER_DAYS days, not yet reminded."""
+    """Unpaid installments of active plans due PLAN_REMINDER_DAYS days after `as_of`."""
     due = as_of + datetime.timedelta(days=settings.PLAN_REMINDER_DAYS)
     return list(
         Installment.objects.filter(
-            plan__status=PlanStatus.ACTIVE, due_date=due, paid_on__isnull=True, reminded_on__isnull=True
+            plan__status=PlanStatus.ACTIVE, due_date=due, paid_on__isnull=True
         ).select_related("plan", "plan__loan", "plan__loan__customer")
     )

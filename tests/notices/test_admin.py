@@ -72,17 +72,18 @@ def test_reject_without_reason_is_refused_with_a_message(supervisor_client, batc
 
 
 def test_export_masks_mobiles_for_staff_and_neutralises_formulas(staff, supervisor, batch):
+    """Exports are whole for users with the full-data permission (and audited)."""
     from django.test import Client
 
     staff_client, supervisor_client = Client(), Client()
     staff_client.force_login(staff)
     supervisor_client.force_login(supervisor)
-    SmsMessage.objects.filter(batch=batch, status=MessageStatus.PENDING).update(variant="=cmd|' /C calc'!A0")
+    SmsMessage.objects.filter(batch=batch, status=MessageStatus.PENDING).update(variant="=1+cmd|A0")
     response = staff_client.get(f"{BATCHES}{batch.pk}/export/")
     rows = list(openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active.values)
     flat = [str(v) for row in rows for v in row if v is not None]
     assert "138****5678" in flat and "13812345678" not in " ".join(flat)
-    assert "'=cmd|' /C calc'!A0" in flat
+    assert "'=1+cmd|A0" in flat
     response = supervisor_client.get(f"{BATCHES}{batch.pk}/export/")
     rows = list(openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active.values)
     assert "13812345678" in [str(v) for row in rows for v in row]

@@ -91,6 +91,8 @@ def test_a_customer_with_several_loans_gets_one_message_covering_them():
         ({"mobile": "", "phone_problem": PhoneProblem.INVALID}, ExclusionReason.PHONE_INVALID),
         ({"mobile": "", "phone_problem": PhoneProblem.NOT_MOBILE}, ExclusionReason.PHONE_LANDLINE),
         ({"phone_problem": PhoneProblem.SHARED}, ExclusionReason.PHONE_SHARED),
+        ({"phone_problem": PhoneProblem.WRONG_NUMBER}, ExclusionReason.PHONE_WRONG),
+        ({"sms_stopped": True}, ExclusionReason.STOP_REQUEST),
     ],
 )
 def test_customers_who_must_not_be_messaged_are_excluded_with_the_reason(customer_kwargs, reason):

@@ -226,3 +226,27 @@ def test_draft_page_previews_then_submits(staff_client):
     response = staff_client.post("/admin/notices/repaymentplan/draft/", data)
     assert response.status_code == 302
     assert loan.plans.get().installments.count() == 6
+
+
+def test_the_daily_batch_reminds_three_days_before_an_installment(settings):
+    from notices.models import NoticeBatch
+    from notices.services import batch_approve, batch_generate
+
+    settings.PLAN_REMINDER_DAYS = 3
+    plan, loan = active_plan(amount="900.00")
+    first = plan.installments.get(seq=1)
+    early = batch_generate(as_of=first.due_date - datetime.timedelta(days=4))
+    assert not SmsMessage.objects.filter(batch=early, purpose="plan_reminder").exists()
+    day = first.due_date - datetime.timedelta(days=3)
+    batch = batch_generate(as_of=day)
+    reminder = SmsMessage.objects.get(batch=batch, purpose="plan_reminder")
+    assert reminder.status == MessageStatus.PENDING and reminder.plan == plan
+    assert f"{first.due_date.month}月{first.due_date.day}日" in reminder.body and "300.00" in reminder.body
+    assert (
+        SmsMessage.objects.get(batch=batch, loan=loan, purpose="overdue_notice").exclusion_reason
+        == "active_plan"
+    )
+    assert batch.message_count == 1 and NoticeBatch.objects.get(pk=batch.pk).status == "pending_approval"
+    batch_approve(batch=batch, user=supervisor_user(username="approver2"))
+    again = batch_generate(as_of=day + datetime.timedelta(days=1))
+    assert not SmsMessage.objects.filter(batch=again, purpose="plan_reminder").exists()
