@@ -232,7 +232,8 @@ def roll_rates(*, months: int = 6, today: datetime.date | None = None) -> dict:
     the share that rolled into the next stage rather than being cured first."""
     today = today or timezone.localdate()
     stages = list(CollectionStage.objects.filter(active=True).order_by("min_days"))
-    first_month = (today.replace(day=1) - datetime.timedelta(days=31 * (months - 1))).replace(day=1)
+    index = today.year * 12 + today.month - 1 - (months - 1)
+    first_month = datetime.date(index // 12, index % 12 + 1, 1)
     month_starts = []
     cursor = first_month
     while cursor <= today:

@@ -107,3 +107,15 @@ def test_roll_rates_count_the_month_of_entry():
     assert (cell.entered, cell.rolled, cell.cured, cell.pending) == (3, 1, 1, 1)
     assert cell.percent == 50.0
     assert rolled and pending
+
+
+@pytest.mark.django_db
+def test_roll_rates_cover_the_months_asked():
+    table = roll_rates(months=6, today=datetime.date(2026, 11, 28))
+    assert [month for month, _cells in table["rows"]] == [datetime.date(2026, m, 1) for m in range(6, 12)]
+    table = roll_rates(months=3, today=datetime.date(2027, 1, 5))
+    assert [month for month, _cells in table["rows"]] == [
+        datetime.date(2026, 11, 1),
+        datetime.date(2026, 12, 1),
+        datetime.date(2027, 1, 1),
+    ]

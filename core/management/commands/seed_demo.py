@@ -93,12 +93,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--customers", type=int, default=60)
+        parser.add_argument("--no-history", action="store_true", help="only customers, loans and users")
 
     def handle(self, *args, **options):
         password = demo_password()
         with transaction.atomic():
             self._users(password)
             created = self._book(options["customers"])
+        if not options["no_history"]:
+            from core.demo import demo_history
+
+            demo_history()
         self.stdout.write(
             self.style.SUCCESS(_("Demo data ready (%(count)s new loans).") % {"count": created})
         )
