@@ -197,9 +197,10 @@ class Row:
 class XlsxBook:
     """An .xlsx file checked for safety and opened for streaming."""
 
-    def __init__(self, source, *, limits: Limits | None = None):
+    def __init__(self, source, *, limits: Limits | None = None, close_file: bool = False):
+        """`source`: a path, or a binary file object (closed with the book if `close_file`)."""
         self.limits = limits or Limits.from_settings()
-        self._own_file = None
+        self._own_file = source if close_file else None
         if isinstance(source, str | os.PathLike):
             self._own_file = source = open(source, "rb")  # noqa: SIM115 - closed in close()
         self._file = source

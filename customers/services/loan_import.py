@@ -928,7 +928,7 @@ def _open_stored(loan_import: LoanBookImport) -> XlsxBook:
     if not loan_import.file:
         raise BookRefused(_("The uploaded file is missing."), "missing_file")
     handle = loan_import.file.open("rb")
-    return XlsxBook(handle, limits=Limits.from_settings())
+    return XlsxBook(handle, limits=Limits.from_settings(), close_file=True)
 
 
 def _store_counts(loan_import: LoanBookImport, result: ImportResult) -> None:
