@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from core.audit import audit_record
 from core.exceptions import ServiceError
+from core.transitions import status_transition
 from customers.models import Customer, Loan, LoanStatus, PhoneProblem
 
 from ..models import (
@@ -46,6 +47,19 @@ OPEN_BATCH_STATUSES = (
     BatchStatus.APPROVED,
     BatchStatus.SENDING,
     BatchStatus.DONE,
+)
+
+# The customer facts the batch decides on (read with each loan, in this order).
+_CUSTOMER_FIELDS = (
+    "name",
+    "id_number",
+    "mobile",
+    "phone_problem",
+    "do_not_contact",
+    "do_not_contact_until",
+    "deceased",
+    "disputed",
+    "sms_stopped",
 )
 
 PHONE_REASONS = {
@@ -141,15 +155,7 @@ def _overdue_loans(as_of: datetime.date) -> Iterator[tuple[dict, list[_Loan]]]:
             "overdue_amount",
             "overdue_since",
             "status",
-            "customer__name",
-            "customer__id_number",
-            "customer__mobile",
-            "customer__phone_problem",
-            "customer__do_not_contact",
-            "customer__do_not_contact_until",
-            "customer__deceased",
-            "customer__disputed",
-            "customer__sms_stopped",
+            *(f"customer__{field}" for field in _CUSTOMER_FIELDS),
         )
     )
     current_id, customer, loans = None, None, []
@@ -159,23 +165,7 @@ def _overdue_loans(as_of: datetime.date) -> Iterator[tuple[dict, list[_Loan]]]:
             if loans:
                 yield customer, loans
             current_id, loans = customer_id, []
-            customer = dict(
-                zip(
-                    (
-                        "name",
-                        "id_number",
-                        "mobile",
-                        "phone_problem",
-                        "do_not_contact",
-                        "do_not_contact_until",
-                        "deceased",
-                        "disputed",
-                        "sms_stopped",
-                    ),
-                    cust,
-                    strict=True,
-                )
-            )
+            customer = dict(zip(_CUSTOMER_FIELDS, cust, strict=True))
             customer["id"] = customer_id
         loans.append(_Loan(pk, account, customer_id, amount, since, status, (as_of - since).days))
     if loans:
@@ -572,19 +562,6 @@ def _plan_reminders(batch: NoticeBatch, as_of: datetime.date, writer: _Writer) -
     return made
 
 
-_CUSTOMER_FIELDS = (
-    "name",
-    "id_number",
-    "mobile",
-    "phone_problem",
-    "do_not_contact",
-    "do_not_contact_until",
-    "deceased",
-    "disputed",
-    "sms_stopped",
-)
-
-
 # --- The content hash -----------------------------------------------------------------
 
 
@@ -605,24 +582,12 @@ def batch_content_hash(batch: NoticeBatch) -> str:
 # --- State changes --------------------------------------------------------------------
 
 
-def _transition(batch: NoticeBatch, from_states, to_state: str, **changes) -> bool:
-    """Conditional update: True when this call moved the batch (nobody got there first)."""
-    if isinstance(from_states, str):
-        from_states = (from_states,)
-    moved = NoticeBatch.objects.filter(pk=batch.pk, status__in=from_states).update(status=to_state, **changes)
-    if moved:
-        batch.status = to_state
-        for name, value in changes.items():
-            setattr(batch, name, value)
-    return bool(moved)
-
-
 def batch_submit(*, batch: NoticeBatch, user=None) -> NoticeBatch:
     """Freeze the batch's content hash and put it in front of the supervisors."""
     with transaction.atomic():
         content_hash = batch_content_hash(batch)
         actor = user if getattr(user, "pk", None) else None
-        if not _transition(
+        if not status_transition(
             batch,
             BatchStatus.DRAFT,
             BatchStatus.PENDING_APPROVAL,
@@ -675,7 +640,7 @@ def batch_approve(*, batch: NoticeBatch, user) -> NoticeBatch:
                 _("The messages changed after the batch was submitted; it cannot be approved as it was."),
                 code="content_changed",
             )
-        if not _transition(
+        if not status_transition(
             batch,
             BatchStatus.PENDING_APPROVAL,
             BatchStatus.APPROVED,
@@ -708,7 +673,7 @@ def batch_reject(*, batch: NoticeBatch, user, reason: str) -> NoticeBatch:
     if user.pk in (batch.created_by_id, batch.submitted_by_id):
         raise ServiceError(_("You generated or submitted this batch; cancel it instead."), code="not_allowed")
     with transaction.atomic():
-        if not _transition(
+        if not status_transition(
             batch,
             BatchStatus.PENDING_APPROVAL,
             BatchStatus.REJECTED,
@@ -735,7 +700,7 @@ def batch_cancel(*, batch: NoticeBatch, user, reason: str = "") -> NoticeBatch:
     """Withdraw a batch before it is sent; messages not yet sent are cancelled."""
     with transaction.atomic():
         before = NoticeBatch.objects.filter(pk=batch.pk).values_list("status", flat=True).first()
-        if not _transition(
+        if not status_transition(
             batch,
             (BatchStatus.DRAFT, BatchStatus.PENDING_APPROVAL, BatchStatus.APPROVED),
             BatchStatus.CANCELLED,

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from core.audit import audit_record
 from core.exceptions import ServiceError
+from core.transitions import status_transition
 from customers.models import Loan, LoanStatus
 
 from ..models import (
@@ -167,19 +168,6 @@ def plan_approval_problems(*, plan: RepaymentPlan, user) -> list[str]:
     return problems
 
 
-def _transition(plan: RepaymentPlan, from_states, to_state: str, **changes) -> bool:
-    if isinstance(from_states, str):
-        from_states = (from_states,)
-    moved = RepaymentPlan.objects.filter(pk=plan.pk, status__in=from_states).update(
-        status=to_state, **changes
-    )
-    if moved:
-        plan.status = to_state
-        for name, value in changes.items():
-            setattr(plan, name, value)
-    return bool(moved)
-
-
 def plan_approve(*, plan: RepaymentPlan, user) -> RepaymentPlan:
     """Four eyes: activate the plan and confirm it to the customer by SMS."""
     problems = plan_approval_problems(plan=plan, user=user)
@@ -188,7 +176,7 @@ def plan_approve(*, plan: RepaymentPlan, user) -> RepaymentPlan:
     with transaction.atomic():
         loan = Loan.objects.select_for_update().get(pk=plan.loan_id)
         now = timezone.now()
-        if not _transition(
+        if not status_transition(
             plan,
             PlanStatus.PENDING_APPROVAL,
             PlanStatus.ACTIVE,
@@ -220,7 +208,7 @@ def plan_reject(*, plan: RepaymentPlan, user, reason: str) -> RepaymentPlan:
     if problems:
         raise ServiceError(" ".join(problems), code="not_allowed")
     with transaction.atomic():
-        if not _transition(
+        if not status_transition(
             plan,
             PlanStatus.PENDING_APPROVAL,
             PlanStatus.REJECTED,
@@ -245,7 +233,7 @@ def plan_cancel(*, plan: RepaymentPlan, user, reason: str = "") -> RepaymentPlan
     if user.pk != plan.requested_by_id and not user.has_perm(APPROVE_PERMISSION):
         raise ServiceError(_("Only the author or a supervisor can cancel this plan."), code="not_allowed")
     with transaction.atomic():
-        if not _transition(plan, PlanStatus.PENDING_APPROVAL, PlanStatus.CANCELLED, reason=reason):
+        if not status_transition(plan, PlanStatus.PENDING_APPROVAL, PlanStatus.CANCELLED, reason=reason):
             raise ServiceError(_("Only a plan waiting for approval can be cancelled."), code="wrong_state")
         audit_record(
             actor=user,
@@ -330,7 +318,7 @@ def plans_progress(*, as_of: datetime.date, user=None) -> dict:
                     installment.save(update_fields=["paid_on"])
                     stats["paid"] += 1
             if all(i.paid_on for i in installments):
-                _transition(plan, PlanStatus.ACTIVE, PlanStatus.COMPLETED, ended_at=timezone.now())
+                status_transition(plan, PlanStatus.ACTIVE, PlanStatus.COMPLETED, ended_at=timezone.now())
                 Loan.objects.filter(pk=loan.pk, status=LoanStatus.IN_PLAN).update(
                     status=LoanStatus.OVERDUE if loan.overdue_amount > 0 else LoanStatus.CURRENT
                 )
@@ -345,7 +333,7 @@ def plans_progress(*, as_of: datetime.date, user=None) -> dict:
                 continue
             missed = [i for i in installments if i.paid_on is None and i.due_date + grace < as_of]
             if missed:
-                _transition(plan, PlanStatus.ACTIVE, PlanStatus.BROKEN, ended_at=timezone.now())
+                status_transition(plan, PlanStatus.ACTIVE, PlanStatus.BROKEN, ended_at=timezone.now())
                 Loan.objects.filter(pk=loan.pk, status=LoanStatus.IN_PLAN).update(
                     status=LoanStatus.OVERDUE if loan.overdue_amount > 0 else LoanStatus.CURRENT
                 )
