@@ -7,6 +7,7 @@ from notices.views import inbound_webhook, receipt_webhook
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("account/", include("core.urls")),
     path("admin/reports/", include("notices.reports")),
     path("admin/", admin.site.urls),
     path("webhooks/sms/receipt/", receipt_webhook, name="sms_receipt_webhook"),

@@ -7,4 +7,5 @@ class CoreConfig(AppConfig):
     verbose_name = _("System and audit")
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the system checks)
+        # Registers the system checks and the sign-in audit receivers.
+        from . import checks, signals  # noqa: F401

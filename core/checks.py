@@ -1,7 +1,7 @@
 """System checks that refuse a django-q2 configuration able to run a task twice."""
 
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
 
 
 @register(Tags.compatibility, deploy=False)
@@ -43,3 +43,38 @@ def check_task_queue(app_configs=None, **kwargs):
             )
         )
     return errors
+
+
+DEV_SECRETS = {"dev-webhook-secret", "dev-sms-token"}
+
+
+@register(Tags.security, deploy=True)
+def check_gateway_secrets(app_configs=None, **kwargs):
+    """The webhook secret signs what the SMS platform tells us: it must be a real secret."""
+    warnings = []
+    secret = getattr(settings, "SMS_WEBHOOK_SECRET", "")
+    if secret in DEV_SECRETS or len(secret) < 32:
+        warnings.append(
+            Warning(
+                "SMS_WEBHOOK_SECRET is the development value or shorter than 32 characters.",
+                hint="Anyone who can guess it can post forged receipts and replies.",
+                id="core.W010",
+            )
+        )
+    if settings.SMS_BACKEND == "http" and getattr(settings, "SMS_HTTP_TOKEN", "") in DEV_SECRETS:
+        warnings.append(
+            Warning(
+                "SMS_HTTP_TOKEN is the development value.",
+                hint="Set the token the bank's SMS platform issued.",
+                id="core.W011",
+            )
+        )
+    if getattr(settings, "SMS_WEBHOOK_TOLERANCE_SECONDS", 0) <= 0:
+        warnings.append(
+            Warning(
+                "SMS_WEBHOOK_TOLERANCE_SECONDS must be positive.",
+                hint="It bounds how old a webhook call may be before it counts as a replay.",
+                id="core.W012",
+            )
+        )
+    return warnings

@@ -86,6 +86,13 @@ _ADMINISTRATOR_PERMS = [
     "django_q.view_success",
     "django_q.view_failure",
     "django_q.view_ormq",
+    # Sign-in security: unlock a locked-out username, remove a lost authenticator.
+    "axes.view_accessattempt",
+    "axes.delete_accessattempt",
+    "axes.view_accesslog",
+    "axes.view_accessfailurelog",
+    "otp_totp.view_totpdevice",
+    "otp_totp.delete_totpdevice",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {

@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -35,6 +36,10 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_q",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "csp",
     "core",
     "customers",
     "notices",
@@ -42,14 +47,20 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "core.middleware.IdleSessionTimeoutMiddleware",
+    "core.middleware.SecondFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a lockout raised during login into its response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -59,8 +70,18 @@ TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
-        "APP_DIRS": True,
         "OPTIONS": {
+            # Every inline <script>/<style> written in a template (ours, the admin's,
+            # jazzmin's) gets the request's CSP nonce; see core/template_loaders.py.
+            "loaders": [
+                (
+                    "django.template.loaders.cached.Loader",
+                    [
+                        "core.template_loaders.NonceFilesystemLoader",
+                        "core.template_loaders.NonceAppDirectoriesLoader",
+                    ],
+                )
+            ],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.template.context_processors.i18n",
@@ -105,17 +126,84 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHES = {"default": env.cache("CACHE_URL", default=f"filecache://{BASE_DIR / '.cache' / 'django'}")}
 
 # --- Auth ---------------------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    # First: refuses (and counts) attempts for a locked-out username + address.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-        "OPTIONS": {"min_length": 10},
+        "OPTIONS": {"min_length": env.int("PASSWORD_MIN_LENGTH", default=12)},
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "core.passwords.CharacterKindsValidator", "OPTIONS": {"kinds": 3}},
 ]
 LOGIN_URL = "admin:login"
 LOGIN_REDIRECT_URL = "admin:index"
+
+# --- Security ------------------------------------------------------------------------
+# Sessions end after this many idle minutes (core.middleware.IdleSessionTimeoutMiddleware;
+# the cookie and the stored session expire with it, so the server enforces it too).
+SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT_MINUTES", default=30) * 60
+SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True  # our scripts read the token from the page, never the cookie
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# The reverse proxies in front of the app (addresses or networks). X-Forwarded-For is
+# believed only when it comes from one of them: see core.net.client_ip.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=["127.0.0.1", "::1"])
+
+# Login lockout (django-axes): a username is locked *from one address* after too many
+# failures, so an attacker cannot lock a colleague out from elsewhere, and a forged
+# X-Forwarded-For gains nothing (the address is the one core.net.client_ip trusts).
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "core.net.client_ip"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "core.views.locked_out"
+AXES_VERBOSE = False
+AXES_SENSITIVE_PARAMETERS = ["password", "otp_token"]
+
+# One-time passwords (django-otp, TOTP). A user with a confirmed device must give its
+# code at login; users in these roles must set one up before they can work.
+OTP_REQUIRED_FOR_ROLES = env.list("OTP_REQUIRED_FOR_ROLES", default=[])
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="Overdue Notices")
+
+# Content-Security-Policy (django-csp 4). Scripts run only from our own origin or with
+# the per-request nonce that core.template_loaders adds to every inline <script> and
+# <style> element in our templates. Style *attributes* (style="…", used throughout the
+# admin theme) need 'unsafe-inline' in style-src-attr; they cannot run code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# --- Retention ---------------------------------------------------------------------
+# `manage.py purge_old_data` deletes finished SMS (with their attempts and receipts),
+# inbound SMS and closed feedback older than this. It never touches the audit log.
+DATA_RETENTION_DAYS = env.int("DATA_RETENTION_DAYS", default=730)
 
 # --- Language, time, money ----------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -166,6 +254,10 @@ SMS_HTTP_BASE_URL = env("SMS_HTTP_BASE_URL", default="http://127.0.0.1:9000")
 SMS_HTTP_TOKEN = env("SMS_HTTP_TOKEN", default="dev-sms-token")
 SMS_HTTP_TIMEOUT = env.float("SMS_HTTP_TIMEOUT", default=5.0)
 SMS_WEBHOOK_SECRET = env("SMS_WEBHOOK_SECRET", default="dev-webhook-secret")
+# A webhook call older (or newer) than this is a replay: refused. With X-Timestamp the
+# signed timestamp counts; without it, each item's "at" (see notices/views.py).
+SMS_WEBHOOK_TOLERANCE_SECONDS = env.int("SMS_WEBHOOK_TOLERANCE_SECONDS", default=300)
+SMS_WEBHOOK_REQUIRE_TIMESTAMP = env.bool("SMS_WEBHOOK_REQUIRE_TIMESTAMP", default=False)
 SMS_FILE_PATH = env("SMS_FILE_PATH", default=str(BASE_DIR / "media" / "sms-outbox.jsonl"))
 SMS_SEND_CONCURRENCY = env.int("SMS_SEND_CONCURRENCY", default=16)  # gateway calls in flight per worker
 SMS_SENDER_TASKS = env.int("SMS_SENDER_TASKS", default=2)  # sender tasks queued per wake-up
@@ -244,6 +336,7 @@ JAZZMIN_SETTINGS = {
         "core.AuditEvent": "fas fa-clipboard-list",
     },
     "custom_css": "css/app.css",
+    "usermenu_links": [{"name": _("Two-step sign-in"), "url": "two_factor_setup", "icon": "fas fa-key"}],
     "custom_links": {
         "customers": [
             {
@@ -278,5 +371,11 @@ LOGGING = {
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+        # The development server logs each request line, query string included (a search
+        # for a mobile): through our masked handler instead of Django's own.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }

@@ -39,7 +39,9 @@ def browser():
 
 @pytest.fixture
 def page(browser, live_server):
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900})
+    # Playwright's own polling (wait_for_function) evaluates strings in the page, which the
+    # Content-Security-Policy rightly forbids; test_content_security_policy.py keeps it on.
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900}, bypass_csp=True)
     context.set_default_timeout(15_000)
     page = context.new_page()
     page.base_url = live_server.url
