@@ -1,4 +1,9 @@
-"""Personal data: who may see it whole, and how it is masked for everyone else."""
+"""Personal data: masked wherever it is shown; whole only when revealed or exported.
+
+Pages show every mobile and ID number masked, to everyone. A user with
+`customers.view_full_personal_data` may *reveal* one customer's numbers (a POST that is
+audited, see customers/admin.py) and gets whole numbers in exports (audited too).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ _ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3}[0-9Xx])(?![0-9A-
 
 
 def can_see_full_pii(user) -> bool:
+    """May reveal whole numbers and export them (never shown whole on a page by default)."""
     return bool(user and user.is_authenticated and user.has_perm(FULL_PII_PERMISSION))
 
 
@@ -34,14 +40,17 @@ def mask_id_number(value: str | None) -> str:
     return f"{value[:6]}{'*' * (len(value) - 10)}{value[-4:]}"
 
 
-def show_mobile(value: str | None, user) -> str:
-    if can_see_full_pii(user):
+def show_mobile(value: str | None, user, *, revealed: bool = False) -> str:
+    """A mobile as a page shows it: masked, unless this user revealed it and may."""
+    if revealed and can_see_full_pii(user):
         return national_mobile(value)
     return mask_mobile(value)
 
 
-def show_id_number(value: str | None, user) -> str:
-    return (value or "") if can_see_full_pii(user) else mask_id_number(value)
+def show_id_number(value: str | None, user, *, revealed: bool = False) -> str:
+    if revealed and can_see_full_pii(user):
+        return value or ""
+    return mask_id_number(value)
 
 
 def national_mobile(value: str | None) -> str:
@@ -58,7 +67,7 @@ def mask_text(text: str) -> str:
 
 
 class MaskPersonalDataFilter(logging.Filter):
-    """Logging filter: no mobile or ID number ever reaches a log line whole."""
+    """Logging filter: no mobile or ID number ever reaches a log line whole, tracebacks included."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
@@ -68,4 +77,38 @@ class MaskPersonalDataFilter(logging.Filter):
         masked = mask_text(message)
         if masked != message:
             record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            # Formatted here (as the handler's formatter would) so that an exception's
+            # message, e.g. a database error quoting a row, is masked too.
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_text(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask_text(record.stack_info)
         return True
+
+
+def reveal_button(masked: str, url: str | None) -> str:
+    """The masked value, and for users who may, a button that reveals it (inside a change form)."""
+    from django.template.loader import render_to_string
+
+    return render_to_string("core/reveal_button.html", {"masked": masked, "url": url})
+
+
+def reveal_response(request, *, subject, back_url: str, values: list[tuple[str, str]]):
+    """The page that shows whole numbers once; never cached. The caller audits it."""
+    from django.contrib.admin import site
+    from django.template.response import TemplateResponse
+    from django.utils.cache import add_never_cache_headers
+    from django.utils.translation import gettext
+
+    context = {
+        **site.each_context(request),
+        "title": gettext("Personal data of %(subject)s") % {"subject": subject},
+        "subject": subject,
+        "back_url": back_url,
+        "values": values,
+    }
+    response = TemplateResponse(request, "core/reveal.html", context)
+    add_never_cache_headers(response)
+    return response

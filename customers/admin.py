@@ -9,7 +9,7 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, DecimalField, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -18,9 +18,18 @@ from django.utils.html import format_html
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
 from core.exceptions import ServiceError
-from core.pii import can_see_full_pii, mask_text, show_id_number, show_mobile
+from core.pii import (
+    can_see_full_pii,
+    mask_text,
+    national_mobile,
+    reveal_button,
+    reveal_response,
+    show_id_number,
+    show_mobile,
+)
 
 from .forms import LoanBookUploadForm
 from .importing.report import error_report_xlsx
@@ -36,7 +45,13 @@ from .models import (
     LoanStatus,
 )
 from .phones import phone_normalize
-from .services import customer_update_contact, loan_book_cancel, loan_book_confirm, loan_book_upload
+from .services import (
+    customer_reveal,
+    customer_update_contact,
+    loan_book_cancel,
+    loan_book_confirm,
+    loan_book_upload,
+)
 from .services.loan_import import import_progress, previous_imports_of_same_file
 
 SHOWN_ERROR_ROWS = 50
@@ -232,11 +247,41 @@ class CustomerAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("mobile"))
     def mobile_shown(self, obj):
-        return show_mobile(obj.mobile, getattr(obj, "_viewer", None)) or "—"
+        viewer = getattr(obj, "_viewer", None)
+        masked = show_mobile(obj.mobile, viewer) or "—"
+        if not (can_see_full_pii(viewer) and (obj.mobile or obj.id_number)):
+            return masked
+        url = reverse("admin:customers_customer_reveal", args=[obj.pk])
+        return reveal_button(masked, url)
 
     @admin.display(description=_("ID number"))
     def id_number_shown(self, obj):
         return show_id_number(obj.id_number, getattr(obj, "_viewer", None)) or "—"
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/reveal/",
+                self.admin_site.admin_view(require_POST(self.reveal_view)),
+                name="customers_customer_reveal",
+            ),
+            *super().get_urls(),
+        ]
+
+    def reveal_view(self, request, object_id):
+        """The whole mobile and ID number, once, for a user who may see them (audited)."""
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404
+        if not (self.has_view_permission(request, obj) and can_see_full_pii(request.user)):
+            raise PermissionDenied
+        customer_reveal(customer=obj, user=request.user)
+        return reveal_response(
+            request,
+            subject=f"{obj.name} ({obj.customer_no})",
+            back_url=reverse("admin:customers_customer_change", args=[obj.pk]),
+            values=[(gettext("mobile"), national_mobile(obj.mobile)), (gettext("ID number"), obj.id_number)],
+        )
 
     @admin.display(description=_("open loans"), ordering="open_loans")
     def open_loans_col(self, obj):
@@ -486,12 +531,11 @@ class LoanBookImportAdmin(admin.ModelAdmin):
         }
 
     def _shown_errors(self, request, obj) -> list[dict]:
-        full = can_see_full_pii(request.user)
         return [
             {
                 "row": e.row,
                 "column": e.column,
-                "value": e.value if full else mask_text(e.value),
+                "value": mask_text(e.value),  # pages never show whole numbers
                 "message": e.message,
             }
             for e in obj.row_errors.all()[:SHOWN_ERROR_ROWS]

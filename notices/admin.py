@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from core.audit import audit_record
 from core.exceptions import ServiceError
-from core.pii import can_see_full_pii, mask_text, show_mobile
+from core.pii import mask_text, show_mobile
 from customers.models import Customer, Loan, LoanStatus
 
 from . import exports
@@ -788,7 +788,7 @@ class InboundMessageAdmin(ReadOnlyLogAdmin):
     list_select_related = ("customer",)
     list_filter = (("received_at", admin.DateFieldListFilter),)
     search_fields = ("provider_message_id", "text")
-    fields = ("received_at", "sent_at", "phone_shown", "customer", "text", "provider_message_id")
+    fields = ("received_at", "sent_at", "phone_shown", "customer", "text_shown", "provider_message_id")
     readonly_fields = fields
 
     def get_list_display(self, request):
@@ -798,7 +798,11 @@ class InboundMessageAdmin(ReadOnlyLogAdmin):
         def phone(obj):
             return show_mobile(obj.phone.replace("+86", ""), user) if obj.phone else "—"
 
-        return ("received_at", phone, "customer", "text")
+        return ("received_at", phone, "customer", "text_shown")
+
+    @admin.display(description=_("text"))
+    def text_shown(self, obj):
+        return mask_text(obj.text)  # customers type numbers into their replies
 
     def get_object(self, request, object_id, from_field=None):
         obj = super().get_object(request, object_id, from_field)
@@ -1005,7 +1009,7 @@ class FeedbackAdmin(admin.ModelAdmin):
         user = request.user
         conversation = feedback_conversation(feedback)
         for entry in conversation:
-            entry["text"] = mask_text(entry["text"]) if not can_see_full_pii(user) else entry["text"]
+            entry["text"] = mask_text(entry["text"])  # pages never show whole numbers
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -1389,6 +1393,8 @@ class RepaymentPlanAdmin(admin.ModelAdmin):
         )
 
     def cancel_view(self, request, pk):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         return self._act(
             request, pk, lambda plan: plan_cancel(plan=plan, user=request.user), gettext("Plan cancelled.")
         )

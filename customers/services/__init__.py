@@ -1,6 +1,6 @@
 """Writes and state changes of customers and loans. Every one records an AuditEvent."""
 
-from .customers import customer_update_contact
+from .customers import customer_reveal, customer_update_contact
 from .loan_import import (
     loan_book_apply,
     loan_book_cancel,
@@ -11,6 +11,7 @@ from .loan_import import (
 )
 
 __all__ = [
+    "customer_reveal",
     "customer_update_contact",
     "loan_book_apply",
     "loan_book_cancel",

@@ -76,3 +76,9 @@ def customer_update_contact(
     for field in CONTACT_FIELDS:
         setattr(customer, field, getattr(current, field))
     return current
+
+
+def customer_reveal(*, customer: Customer, user) -> Customer:
+    """Record that `user` was shown this customer's whole mobile and ID number."""
+    audit_record(actor=user, action="customer.reveal", obj=customer, note="mobile, id_number")
+    return customer

@@ -2,7 +2,7 @@ import logging
 
 import pytest
 
-from core.pii import can_see_full_pii, mask_id_number, mask_mobile, mask_text, show_mobile
+from core.pii import can_see_full_pii, mask_id_number, mask_mobile, mask_text, show_id_number, show_mobile
 
 
 def test_mobile_masks_keep_the_first_three_and_last_four():
@@ -26,11 +26,15 @@ def test_free_text_is_masked():
 
 
 @pytest.mark.django_db
-def test_full_numbers_only_with_the_permission(staff, supervisor):
+def test_pages_mask_for_everyone_and_only_the_permission_reveals(staff, supervisor):
     assert not can_see_full_pii(staff)
     assert can_see_full_pii(supervisor)
     assert show_mobile("+8613812345678", staff) == "138****5678"
-    assert show_mobile("+8613812345678", supervisor) == "13812345678"
+    assert show_mobile("+8613812345678", supervisor) == "138****5678"
+    assert show_mobile("+8613812345678", staff, revealed=True) == "138****5678"
+    assert show_mobile("+8613812345678", supervisor, revealed=True) == "13812345678"
+    assert show_id_number("33010219800101123X", staff, revealed=True) == "330102********123X"
+    assert show_id_number("33010219800101123X", supervisor, revealed=True) == "33010219800101123X"
 
 
 def test_log_lines_never_hold_a_whole_mobile(caplog):

@@ -73,7 +73,8 @@ def test_staff_upload_check_confirm_and_see_the_result(
 
     result = staff_client.get(url("result", obj)).content.decode()
     assert "已导入" in result and "逾期清单.xlsx" in result
-    assert list(AuditEvent.objects.order_by("pk").values_list("action", flat=True)) == [
+    actions = AuditEvent.objects.exclude(action__startswith="auth.").order_by("pk")
+    assert list(actions.values_list("action", flat=True)) == [
         "loan_import.upload",
         "loan_import.confirm",
         "loan_import.apply",
@@ -83,7 +84,7 @@ def test_staff_upload_check_confirm_and_see_the_result(
     assert "逾期清单.xlsx" in history and url("result", obj) in history and "import-loan-book" in history
 
 
-def test_the_preview_masks_personal_data_for_staff_and_shows_it_to_supervisors(
+def test_the_preview_masks_personal_data_for_staff_and_supervisors_alike(
     client, staff, supervisor, django_capture_on_commit_callbacks
 ):
     rows = [loan(loan_account="62001", overdue_amount="13812345678x")]
@@ -92,8 +93,9 @@ def test_the_preview_masks_personal_data_for_staff_and_shows_it_to_supervisors(
     obj = LoanBookImport.objects.get()
     page = client.get(url("preview", obj)).content.decode()
     assert "138****5678x" in page and "13812345678" not in page
-    client.force_login(supervisor)
-    assert "13812345678x" in client.get(url("preview", obj)).content.decode()
+    client.force_login(supervisor)  # pages never show whole numbers; the error report may
+    page = client.get(url("preview", obj)).content.decode()
+    assert "138****5678x" in page and "13812345678" not in page
 
 
 def test_the_error_report_holds_rows_as_they_were_for_supervisors_masked_for_staff(
