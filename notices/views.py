@@ -5,24 +5,34 @@ from __future__ import annotations
 import json
 import logging
 
+from django.conf import settings
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from .services.webhooks import inbound_receive, receipt_apply, signature_valid
+from .services.webhooks import inbound_receive, items_fresh, receipt_apply, signature_valid, timestamp_fresh
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
 
 
 def _verified_items(request, list_key: str):
-    """(items, error response): signature first, then JSON; nothing is stored on failure."""
+    """(items, error response): signature and freshness first, then JSON; nothing is
+    stored on failure. A replay older than SMS_WEBHOOK_TOLERANCE_SECONDS is refused: by
+    the signed X-Timestamp when the platform sends one, else by each item's "at"."""
     raw = request.body[: MAX_BODY + 1]
     if len(raw) > MAX_BODY:
         return None, JsonResponse({"error": "payload too large"}, status=413)
-    if not signature_valid(raw, request.headers.get("X-Signature")):
+    timestamp = request.headers.get("X-Timestamp")
+    if not signature_valid(raw, request.headers.get("X-Signature"), timestamp):
         log.warning("webhook %s refused: bad or missing signature", request.path)
         return None, JsonResponse({"error": "invalid signature"}, status=403)
+    if timestamp is None and settings.SMS_WEBHOOK_REQUIRE_TIMESTAMP:
+        log.warning("webhook %s refused: no X-Timestamp", request.path)
+        return None, JsonResponse({"error": "timestamp required"}, status=403)
+    if timestamp is not None and not timestamp_fresh(timestamp):
+        log.warning("webhook %s refused: timestamp outside the tolerance", request.path)
+        return None, JsonResponse({"error": "stale or future timestamp"}, status=403)
     try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
@@ -32,6 +42,9 @@ def _verified_items(request, list_key: str):
     items = data if isinstance(data, list) else [data]
     if not items or not all(isinstance(item, dict) for item in items):
         return None, JsonResponse({"error": "expected an object or a list of objects"}, status=400)
+    if timestamp is None and not items_fresh(items):
+        log.warning('webhook %s refused: "at" outside the tolerance (a replay?)', request.path)
+        return None, JsonResponse({"error": 'stale or future "at"'}, status=403)
     return items, None
 
 

@@ -38,6 +38,7 @@ from ..models import (
     SmsMessage,
     TemplatePurpose,
 )
+from ..rendering import BRACE, TOKEN, active_forbidden_phrases, forbidden_phrases_in
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,10 @@ class CancelCode:
     PHONE_CHANGED = "phone_changed"
     DAILY_CAP = "daily_cap"
     CANCELLED_BY_USER = "cancelled_by_user"
+    # The final content guard (_content_problem): what would go out is not lawful as is.
+    NO_SIGNATURE = "no_signature"
+    FORBIDDEN_EXPRESSION = "forbidden_expression"
+    PLACEHOLDER_LEFT = "placeholder_left"
 
 
 def current_time() -> datetime.datetime:
@@ -193,14 +198,29 @@ def _contact_problem(customer: Customer, phone: str, today: datetime.date) -> st
     return None
 
 
+def _content_problem(body: str, phrases: list[str]) -> str | None:
+    """The last look at the text itself, whatever made it (notice, reply, plan message):
+    the bank's signature leads it, no forbidden expression (today's list), no placeholder."""
+    if not body.strip().startswith(settings.SMS_SIGNATURE):
+        return CancelCode.NO_SIGNATURE
+    if forbidden_phrases_in(body, phrases):
+        return CancelCode.FORBIDDEN_EXPRESSION
+    if TOKEN.search(body) or BRACE.search(body):
+        return CancelCode.PLACEHOLDER_LEFT
+    return None
+
+
 def _recheck(messages: list[SmsMessage], policy: ContactPolicy, now: datetime.datetime) -> tuple[list, dict]:
     """Split claimed messages into those still fine to send and those to cancel (code)."""
     overdue_ok = _still_overdue(messages)
     sent_today = _sent_today({m.customer_id for m in messages}, now)
     today = timezone.localtime(now).date()
+    phrases = active_forbidden_phrases()
     ok, cancel = [], {}
     for message in messages:
         code = _contact_problem(message.customer, message.phone, today)
+        if code is None:
+            code = _content_problem(message.body, phrases)
         if (
             code is None
             and message.purpose == TemplatePurpose.OVERDUE_NOTICE

@@ -35,16 +35,50 @@ RECEIPT_STATUS = {
 }
 
 
-def signature_valid(raw_body: bytes, signature: str | None) -> bool:
-    """X-Signature must be hex(HMAC-SHA256(SMS_WEBHOOK_SECRET, raw body))."""
+def _signed_bytes(raw_body: bytes, timestamp: str | None) -> bytes:
+    return raw_body if timestamp is None else timestamp.encode() + b"." + raw_body
+
+
+def signature_valid(raw_body: bytes, signature: str | None, timestamp: str | None = None) -> bool:
+    """X-Signature must be hex(HMAC-SHA256(SMS_WEBHOOK_SECRET, raw body)); when the call
+    carries X-Timestamp, the HMAC covers "<timestamp>." + raw body instead."""
     if not signature:
         return False
-    expected = hmac.new(settings.SMS_WEBHOOK_SECRET.encode(), raw_body, hashlib.sha256).hexdigest()
+    expected = sign(raw_body, timestamp=timestamp)
     return hmac.compare_digest(expected, signature.strip().lower())
 
 
-def sign(raw_body: bytes, secret: str | None = None) -> str:
-    return hmac.new((secret or settings.SMS_WEBHOOK_SECRET).encode(), raw_body, hashlib.sha256).hexdigest()
+def sign(raw_body: bytes, secret: str | None = None, *, timestamp: str | None = None) -> str:
+    key = (secret or settings.SMS_WEBHOOK_SECRET).encode()
+    return hmac.new(key, _signed_bytes(raw_body, timestamp), hashlib.sha256).hexdigest()
+
+
+def timestamp_fresh(value: str, now: datetime.datetime | None = None) -> bool:
+    """An X-Timestamp (Unix seconds) within SMS_WEBHOOK_TOLERANCE_SECONDS of now."""
+    try:
+        moment = float(value.strip())
+    except (AttributeError, ValueError):
+        return False
+    if moment != moment:  # NaN
+        return False
+    now_ts = (now or timezone.now()).timestamp()
+    return abs(now_ts - moment) <= settings.SMS_WEBHOOK_TOLERANCE_SECONDS
+
+
+def items_fresh(items: list[dict], now: datetime.datetime | None = None) -> bool:
+    """Without X-Timestamp: every item's "at", where given, within the tolerance of now."""
+    now = now or timezone.now()
+    tolerance = datetime.timedelta(seconds=settings.SMS_WEBHOOK_TOLERANCE_SECONDS)
+    for item in items:
+        if item.get("at") in (None, ""):
+            continue
+        try:
+            at = _when(item["at"])
+        except (TypeError, ValueError, OverflowError, OSError):
+            return False
+        if at is None or abs(now - at) > tolerance:
+            return False
+    return True
 
 
 def _when(value) -> datetime.datetime | None:

@@ -1,4 +1,5 @@
 import json
+import time
 
 import httpx
 import pytest
@@ -18,7 +19,12 @@ def test_a_reply_becomes_a_six_installment_plan_that_a_supervisor_approves(page,
     loan = LoanFactory(customer=customer, days=20, overdue_amount="6000.00")
 
     raw = json.dumps(
-        {"from": "13812345678", "text": "我想分期", "at": "2026-11-28T02:00:00Z", "message_id": "in-77"}
+        {
+            "from": "13812345678",
+            "text": "我想分期",
+            "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "message_id": "in-77",
+        }
     ).encode()
     response = httpx.post(
         f"{live_server.url}/webhooks/sms/inbound/",

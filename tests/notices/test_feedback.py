@@ -1,5 +1,6 @@
 import datetime
 import json
+import time
 
 import pytest
 from django.utils import timezone
@@ -68,7 +69,12 @@ def test_administrators_change_the_rules():
 
 def inbound(client, text, phone="+8613812345678", message_id="in-1"):
     raw = json.dumps(
-        {"from": phone, "text": text, "at": "2026-11-28T02:00:00Z", "message_id": message_id}
+        {
+            "from": phone,
+            "text": text,
+            "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "message_id": message_id,
+        }
     ).encode()
     response = client.post(
         "/webhooks/sms/inbound/", data=raw, content_type="application/json", HTTP_X_SIGNATURE=sign(raw)
