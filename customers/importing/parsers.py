@@ -91,6 +91,8 @@ def parse_date(value: object) -> datetime.date | None:
     if isinstance(value, bool):
         raise ValueError(_("Not a date."))
     if isinstance(value, int | float):
+        if value != value or value in (_INF, -_INF):  # NaN or infinity: no date at all
+            raise ValueError(_("Not a date."))
         number = int(value)
         if number != value:
             raise ValueError(_("Not a date."))
@@ -134,7 +136,7 @@ def parse_days(value: object) -> int | None:
     if isinstance(value, bool | datetime.date):
         raise ValueError(_("Days overdue must be a whole number, 0 or more."))
     if isinstance(value, int | float):
-        if value != int(value) or value < 0:
+        if value != value or value in (_INF, -_INF) or value != int(value) or value < 0:
             raise ValueError(_("Days overdue must be a whole number, 0 or more."))
         return int(value)
     text = str(value).strip()
