@@ -55,7 +55,9 @@ class Customer(models.Model):
     deceased = models.BooleanField(_("deceased"), default=False)
     disputed = models.BooleanField(_("disputed"), default=False)
     sms_stopped = models.BooleanField(
-        _("asked to stop SMS"), default=False, help_text=_("Set by a 退订/TD reply; staff decide when to clear it.")
+        _("asked to stop SMS"),
+        default=False,
+        help_text=_("Set by a 退订/TD reply; staff decide when to clear it."),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -156,7 +158,14 @@ class Loan(models.Model):
                 name="loan_overdue_has_since",
             ),
         ]
-        indexes = [models.Index(fields=["status", "overdue_since"])]
+        indexes = [
+            # The open book by the date each loan fell overdue (then by id: the order of the
+            # loans at risk), with its amount: the stage filter, the dashboard's per-stage
+            # totals and its loans at risk read only this index.
+            models.Index(
+                fields=["status", "overdue_since", "id", "overdue_amount"], name="loan_status_since_id_amount"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.loan_account

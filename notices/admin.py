@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from core.audit import audit_record
+from core.changelists import EstimatedCountPaginator, PeriodProbingQuerySet
 from core.exceptions import ServiceError
 from core.pii import mask_text, show_mobile
 from customers.models import Customer, Loan, LoanStatus
@@ -544,6 +545,21 @@ class StageFilter(admin.SimpleListFilter):
         return queryset.filter(stage_id=self.value()) if self.value() else queryset
 
 
+class VariantFilter(admin.SimpleListFilter):
+    """The templates' A/B variants (a handful of rows), where Django's all-values filter
+    would read every message for their DISTINCT variants. Same parameter, same lookups."""
+
+    title = _("variant")
+    parameter_name = "variant"
+
+    def lookups(self, request, model_admin):
+        variants = SmsTemplate.objects.order_by("variant").values_list("variant", flat=True).distinct()
+        return [(variant, variant) for variant in variants]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(variant=self.value()) if self.value() else queryset
+
+
 class SendAttemptInline(admin.TabularInline):
     model = SendAttempt
     fields = ("created_at", "outcome", "code", "latency_ms", "detail", "backend")
@@ -583,13 +599,15 @@ class SmsMessageAdmin(admin.ModelAdmin):
         "exclusion_reason",
         "purpose",
         StageFilter,
-        "variant",
+        VariantFilter,
         ("created_at", admin.DateFieldListFilter),
     )
     list_select_related = ("customer", "loan", "stage", "batch")
     search_fields = ("customer__customer_no",)
     search_help_text = _("Customer number, loan account or mobile")
     list_per_page = 50
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
     date_hierarchy = "created_at"
     readonly_fields = (
         "batch",
@@ -659,6 +677,10 @@ class SmsMessageAdmin(admin.ModelAdmin):
         ),
     )
 
+    def get_queryset(self, request):
+        # The date hierarchy probes the created_at index per period (see core.changelists).
+        return PeriodProbingQuerySet.of(super().get_queryset(request))
+
     def get_list_display(self, request):
         user = request.user
 
@@ -707,13 +729,15 @@ class SmsMessageAdmin(admin.ModelAdmin):
         return f"#{obj.batch_id}" if obj.batch_id else "—"
 
     def get_search_results(self, request, queryset, search_term):
-        from customers.admin import search_customers_q
+        from customers.admin import customers_matching
 
         term = search_term.strip()
         if not term:
             return queryset, False
-        customers = Customer.objects.filter(search_customers_q(term)).values("pk")
-        return queryset.filter(Q(customer_id__in=customers) | Q(loan__loan_account=term)), False
+        # Ids looked up first: an OR of two id lists combines two index scans, where an OR
+        # of two subqueries (or a join to the loan) makes PostgreSQL read every message.
+        loans = list(Loan.objects.filter(loan_account=term).order_by().values_list("pk", flat=True))
+        return queryset.filter(Q(customer_id__in=customers_matching(term)) | Q(loan_id__in=loans)), False
 
     def get_list_filter(self, request):
         return (*self.list_filter, "batch")
@@ -910,15 +934,20 @@ class FeedbackAdmin(admin.ModelAdmin):
     autocomplete_fields = ("customer", "loan")
     actions = ["take"]
     list_per_page = 50
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
 
     def get_search_results(self, request, queryset, search_term):
-        from customers.admin import search_customers_q
+        from customers.admin import customers_matching
 
         term = search_term.strip()
         if not term:
             return queryset, False
-        customers = Customer.objects.filter(search_customers_q(term)).values("pk")
-        return queryset.filter(Q(customer_id__in=customers) | Q(text__contains=term)), False
+        # A UNION of two index lookups (the text's is a trigram index on PostgreSQL, see
+        # migration 0007): as an OR of them, PostgreSQL reads all the feedback.
+        by_customer = Feedback.objects.filter(customer_id__in=customers_matching(term)).order_by()
+        by_text = Feedback.objects.filter(text__contains=term).order_by()
+        return queryset.filter(pk__in=by_customer.values("pk").union(by_text.values("pk"))), False
 
     @admin.display(description=_("answer by"), ordering="sla_due_at")
     def sla_col(self, obj):

@@ -417,7 +417,7 @@ class SmsMessage(models.Model):
     not_before = models.DateTimeField(_("not before"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
     claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
-    sent_at = models.DateTimeField(_("sent"), null=True, blank=True, db_index=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)  # indexed with status below
     delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
     failed_at = models.DateTimeField(_("failed"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -467,6 +467,16 @@ class SmsMessage(models.Model):
             models.Index(fields=["status", "not_before"]),
             models.Index(fields=["customer", "created_at"]),
             models.Index(fields=["loan", "created_at"]),
+            # A status filter in the admin, newest first; its date drill-down and count.
+            models.Index(fields=["status", "created_at"], name="smsmessage_status_created"),
+            # The dashboard: sent, delivered and failed per day, delivery rate by status.
+            models.Index(fields=["sent_at", "status"], name="smsmessage_sent_status"),
+            models.Index(fields=["delivered_at"], name="smsmessage_delivered"),
+            models.Index(
+                fields=["failed_at"], name="smsmessage_failed", condition=Q(failed_at__isnull=False)
+            ),
+            # The 24-hour promise asks, per loan, whether it was excluded from contact.
+            models.Index(fields=["loan"], name="smsmessage_excluded_loan", condition=Q(status="excluded")),
         ]
 
     def __str__(self) -> str:
@@ -638,7 +648,7 @@ class Feedback(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
-    created_at = models.DateTimeField(_("received"), auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(_("received"), auto_now_add=True)  # indexed with category below
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -646,7 +656,12 @@ class Feedback(models.Model):
         verbose_name = _("feedback")
         verbose_name_plural = _("feedback")
         ordering = ["sla_due_at", "pk"]
-        indexes = [models.Index(fields=["status", "sla_due_at"]), models.Index(fields=["assignee", "status"])]
+        indexes = [
+            models.Index(fields=["status", "sla_due_at"]),
+            models.Index(fields=["assignee", "status"]),
+            # The home page's feedback per category of the last 30 days, from the index alone.
+            models.Index(fields=["created_at", "category"], name="feedback_created_category"),
+        ]
 
     def __str__(self) -> str:
         return _("Feedback #%(id)s") % {"id": self.pk}

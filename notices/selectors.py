@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, F, Min, OuterRef, Q, Sum
+from django.core.cache import cache
+from django.db import connections, router, transaction
+from django.db.models import Case, Count, DateTimeField, Exists, OuterRef, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import Loan, LoanStatus
 
-from .models import BatchStatus, ExclusionReason, MessageStatus, NoticeBatch, SmsMessage
+from .models import BatchStatus, ExclusionReason, MessageStatus, NoticeBatch, NotifiedLoan, SmsMessage
 
 # Reasons that mean the customer may not be contacted at all (not counted against the promise).
 CONTACT_EXCLUSIONS = (
@@ -154,6 +157,11 @@ def _first_day_start(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
+def _deadline(overdue_since: datetime.date) -> datetime.datetime:
+    """When the 24 hours end: 00:00 of the first overdue day (the day after the missed payment) + 24 h."""
+    return _first_day_start(overdue_since + datetime.timedelta(days=1)) + datetime.timedelta(hours=24)
+
+
 def promise_figure(first_day_from: datetime.date, first_day_to: datetime.date) -> PromiseFigure:
     """Loans whose first overdue day fell in the range: how many got a notice within 24 hours.
 
@@ -161,37 +169,121 @@ def promise_figure(first_day_from: datetime.date, first_day_to: datetime.date) -
     missed payment. Loans excluded from contact on that day (do-not-contact, no mobile…)
     are not counted: no notice may go to them.
     """
-    loans = _fell_overdue(first_day_from, first_day_to)
-    total = kept = 0
-    for since, first_sent in loans.values_list("overdue_since", "first_sent"):
-        total += 1
-        deadline = _first_day_start(since + datetime.timedelta(days=1)) + datetime.timedelta(hours=24)
-        if first_sent is not None and first_sent <= deadline:
-            kept += 1
-    return PromiseFigure(kept, total)
+    days = (first_day_to - first_day_from).days + 1
+    figures = promise_by_first_day([first_day_from + datetime.timedelta(days=n) for n in range(days)])
+    return PromiseFigure(sum(f.kept for f in figures.values()), sum(f.total for f in figures.values()))
+
+
+# A day before yesterday is settled: its messages were sent and receipted, its 24 hours
+# long over. On a large book its figures are made once and kept (until they leave the
+# page) rather than remade on every view of the home page: a week of a bank's new overdue
+# loans is tens of thousands of loans, a few index probes each. Small books, the tests'
+# among them, are always counted live. A later change to a settled day (a loan excluded
+# by a later batch, a receipt dated days back) shows once its figure leaves the cache.
+SETTLED_AFTER_DAYS = 2
+KEEP_SETTLED_FROM_ROWS = 100_000
+
+
+def keeps_settled_days(model) -> bool:
+    """Whether figures of settled days over `model`'s table are worth keeping."""
+    from core.changelists import estimated_rows
+
+    rows = estimated_rows(model.objects.all())
+    return rows is not None and rows >= KEEP_SETTLED_FROM_ROWS
+
+
+def settled_key(name: str, model, *parts) -> str:
+    database = connections[router.db_for_read(model)].settings_dict["NAME"]
+    return ":".join(str(part) for part in ("notices", name, database, model._meta.label_lower, *parts))
+
+
+def promise_by_first_day(first_days: list[datetime.date]) -> dict[datetime.date, PromiseFigure]:
+    """The 24-hour promise per first overdue day (see `promise_figure`)."""
+    if not first_days:
+        return {}
+    today = timezone.localdate()
+    settled_until = today - datetime.timedelta(days=SETTLED_AFTER_DAYS)
+    keys = {day: settled_key("promise", Loan, day) for day in first_days if day <= settled_until}
+    keep = bool(keys) and keeps_settled_days(Loan)
+    kept_before = cache.get_many(list(keys.values())) if keep else {}
+    figures = {day: PromiseFigure(*kept_before[key]) for day, key in keys.items() if key in kept_before}
+    counted = {day: PromiseFigure(0, 0) for day in first_days if day not in figures}
+    if counted:
+        sinces = [day - datetime.timedelta(days=1) for day in counted]
+        # Two yes/no questions per loan, each a few index probes, counted per answer:
+        # joining every notice of these loans to take the earliest send reads millions of rows.
+        groups = (
+            Loan.objects.filter(overdue_since__in=sinces, status__in=FELL_OVERDUE_STATUSES)
+            .annotate(
+                deadline=Case(
+                    *[When(overdue_since=since, then=Value(_deadline(since))) for since in sinces],
+                    output_field=DateTimeField(),
+                )
+            )
+            .order_by()
+            .values("overdue_since", excluded=_contact_excluded(), kept=_notice_sent(by=OuterRef("deadline")))
+            .annotate(n=Count("pk"))
+            .values_list("overdue_since", "excluded", "kept", "n")
+        )
+        with _without_jit(Loan):
+            groups = list(groups)
+        for since, excluded, notified_in_time, n in groups:
+            if not excluded:
+                figure = counted[since + datetime.timedelta(days=1)]
+                figure.total += n
+                figure.kept += n if notified_in_time else 0
+    for day, figure in counted.items():
+        if keep and day in keys:  # kept while the home page's last seven days show it
+            cache.set(keys[day], (figure.kept, figure.total), timeout=max(1, (day - today).days + 8) * 86400)
+    figures.update(counted)
+    return {day: figures[day] for day in first_days}
+
+
+@contextmanager
+def _without_jit(model):
+    """PostgreSQL prices a query of per-row subqueries high and JIT-compiles it, which takes
+    about as long as running it (some 30 ms for a day's new overdue loans): off for it alone."""
+    connection = connections[router.db_for_read(model)]
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        yield
+
+
+FELL_OVERDUE_STATUSES = (LoanStatus.OVERDUE, LoanStatus.IN_PLAN, LoanStatus.CURRENT, LoanStatus.SETTLED)
 
 
 def _fell_overdue(first_day_from: datetime.date, first_day_to: datetime.date):
-    excluded = SmsMessage.objects.filter(
-        loan=OuterRef("pk"),
-        status=MessageStatus.EXCLUDED,
-        exclusion_reason__in=CONTACT_EXCLUSIONS,
-        batch__as_of__gt=OuterRef("overdue_since"),
+    """Loans whose first overdue day (the day after the missed payment) is in the range."""
+    return Loan.objects.filter(
+        overdue_since__gte=first_day_from - datetime.timedelta(days=1),
+        overdue_since__lte=first_day_to - datetime.timedelta(days=1),
+        status__in=FELL_OVERDUE_STATUSES,
     )
-    return (
-        Loan.objects.filter(
-            overdue_since__gte=first_day_from - datetime.timedelta(days=1),
-            overdue_since__lte=first_day_to - datetime.timedelta(days=1),
-            status__in=(LoanStatus.OVERDUE, LoanStatus.IN_PLAN, LoanStatus.CURRENT, LoanStatus.SETTLED),
-        )
-        .exclude(Exists(excluded))
-        .annotate(
-            first_sent=Min(
-                "notices__message__sent_at",
-                filter=Q(notices__as_of__gt=F("overdue_since"), notices__message__sent_at__isnull=False),
-            )
+
+
+def _contact_excluded() -> Exists:
+    """The loan was excluded from contact (do-not-contact, no mobile…) after it fell overdue."""
+    return Exists(
+        SmsMessage.objects.filter(
+            loan=OuterRef("pk"),
+            status=MessageStatus.EXCLUDED,
+            exclusion_reason__in=CONTACT_EXCLUSIONS,
+            batch__as_of__gt=OuterRef("overdue_since"),
         )
     )
+
+
+def _notice_sent(by=None) -> Exists:
+    """A notice covering the loan, from after it fell overdue, was sent (by `by`)."""
+    notices = NotifiedLoan.objects.filter(
+        loan=OuterRef("pk"), as_of__gt=OuterRef("overdue_since"), message__sent_at__isnull=False
+    )
+    if by is not None:
+        notices = notices.filter(message__sent_at__lte=by)
+    return Exists(notices)
 
 
 def loans_at_risk(now: datetime.datetime | None = None, limit: int = 20) -> list[dict]:
@@ -201,26 +293,28 @@ def loans_at_risk(now: datetime.datetime | None = None, limit: int = 20) -> list
     rows = []
     candidates = (
         _fell_overdue(today - datetime.timedelta(days=1), today)
-        .filter(status=LoanStatus.OVERDUE, first_sent__isnull=True)
+        .filter(status=LoanStatus.OVERDUE)
+        .exclude(_contact_excluded())
+        .exclude(_notice_sent())
         .select_related("customer")
         .order_by("overdue_since", "pk")
     )
     loans = list(candidates[: limit * 2])
-    latest: dict[int, str] = {}
     ids = [loan.pk for loan in loans]
-    recent = (
-        SmsMessage.objects.filter(Q(loan_id__in=ids) | Q(covered_loans__loan_id__in=ids))
-        .filter(batch__as_of__gte=today - datetime.timedelta(days=2))
-        .order_by("-pk")
-        .values_list("loan_id", "covered_loans__loan_id", "status")
+    # The latest message of the last days naming each loan, as its lead loan or as one it
+    # covers: two index lookups (one OR across the join would read every message).
+    since = today - datetime.timedelta(days=2)
+    named = SmsMessage.objects.filter(loan_id__in=ids, batch__as_of__gte=since).values_list(
+        "pk", "loan_id", "status"
     )
-    for loan_id, covered_id, status in recent:
-        for key in {loan_id, covered_id} - {None}:
-            latest.setdefault(key, status)
+    covered = NotifiedLoan.objects.filter(loan_id__in=ids, message__batch__as_of__gte=since).values_list(
+        "message_id", "loan_id", "message__status"
+    )
+    latest: dict[int, str] = {}
+    for _pk, loan_id, status in sorted([*named, *covered], key=lambda row: -row[0]):
+        latest.setdefault(loan_id, status)
     for loan in loans:
-        deadline = _first_day_start(loan.overdue_since + datetime.timedelta(days=1)) + datetime.timedelta(
-            hours=24
-        )
+        deadline = _deadline(loan.overdue_since)
         if deadline <= now:
             continue
         status = latest.get(loan.pk)

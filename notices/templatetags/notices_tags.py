@@ -28,17 +28,19 @@ def promise_24h(context):
     """The 24-hour promise: yesterday, the last 7 days, and the loans still at risk."""
     from django.utils import timezone
 
-    from ..selectors import loans_at_risk, promise_figure
+    from ..selectors import PromiseFigure, loans_at_risk, promise_by_first_day
 
     user = context["request"].user
     if not user.has_perm("notices.view_smsmessage"):
         return {"show": False}
     today = timezone.localdate()
     yesterday = today - datetime.timedelta(days=1)
+    # The week's figures per first overdue day, once: yesterday's is one of them.
+    days = promise_by_first_day([today - datetime.timedelta(days=n) for n in range(7, 0, -1)])
     return {
         "show": True,
-        "yesterday": promise_figure(yesterday, yesterday),
-        "week": promise_figure(today - datetime.timedelta(days=7), yesterday),
+        "yesterday": days[yesterday],
+        "week": PromiseFigure(sum(f.kept for f in days.values()), sum(f.total for f in days.values())),
         "at_risk": loans_at_risk(),
     }
 
