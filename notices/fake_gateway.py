@@ -13,6 +13,7 @@ import random
 import threading
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -38,10 +39,34 @@ class GatewayState:
     receipts_posted: int = 0
     in_flight: int = 0
     max_in_flight: int = 0
+    first_send_at: float | None = None  # wall clock (time.time()) of the first send's arrival
+    last_send_at: float | None = None  # wall clock when the last send was answered
+    peak_per_second: int = 0  # most sends that arrived within any one second (sliding)
+    peak_per_clock_second: int = 0  # most sends that arrived within one clock second (12:00:01.000–.999)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self):
         self.random = random.Random(self.seed)
+        self._last_second: deque[float] = deque()  # arrivals within the last second
+        self._clock_second, self._clock_second_sends = 0, 0
+
+    def arrived(self, at: float) -> None:
+        """Count a send's arrival for the timing statistics (caller holds the lock)."""
+        if self.first_send_at is None:
+            self.first_send_at = at
+        window = self._last_second
+        window.append(at)
+        while window[0] <= at - 1.0:
+            window.popleft()
+        self.peak_per_second = max(self.peak_per_second, len(window))
+        if int(at) != self._clock_second:
+            self._clock_second, self._clock_second_sends = int(at), 0
+        self._clock_second_sends += 1
+        self.peak_per_clock_second = max(self.peak_per_clock_second, self._clock_second_sends)
+
+    def answered(self, at: float) -> None:
+        with self.lock:
+            self.last_send_at = max(self.last_send_at or at, at)
 
     def stats(self) -> dict:
         with self.lock:
@@ -53,12 +78,20 @@ class GatewayState:
                 "receipts_posted": self.receipts_posted,
                 "delivered": sum(1 for m in self.messages.values() if m["status"] == "delivered"),
                 "max_in_flight": self.max_in_flight,
+                "first_send_at": self.first_send_at,
+                "last_send_at": self.last_send_at,
+                "peak_per_second": self.peak_per_second,
+                "peak_per_clock_second": self.peak_per_clock_second,
             }
 
 
 class _Handler(BaseHTTPRequestHandler):
     server_version = "FakeSmsGateway/1"
     protocol_version = "HTTP/1.1"
+    # One packet per answer: unbuffered, the headers and the body went out as two writes
+    # and Nagle's algorithm held the body back until the client's delayed ACK (~40 ms).
+    wbufsize = -1
+    disable_nagle_algorithm = True
 
     @property
     def state(self) -> GatewayState:
@@ -74,6 +107,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+        self.wfile.flush()
+
+    def _reply_to_send(self, status: int, body: dict) -> None:
+        self._reply(status, body)
+        self.state.answered(time.time())
 
     def _authorised(self) -> bool:
         if self.headers.get("Authorization") != f"Bearer {self.state.token}":
@@ -109,6 +147,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._reply(400, {"error": "to, text and client_ref are required"})
         state = self.state
         with state.lock:
+            state.arrived(time.time())
             state.in_flight += 1
             state.max_in_flight = max(state.max_in_flight, state.in_flight)
         try:
@@ -118,30 +157,34 @@ class _Handler(BaseHTTPRequestHandler):
             with state.lock:
                 state.in_flight -= 1
         roll = state.random.random()
+        refusal = None
         with state.lock:
             state.sends += 1
             if roll < state.fail_rate:
                 state.injected_failures += 1
-                return self._reply(503, {"error": "busy, try later"})
-            if roll < state.fail_rate + state.permanent_fail_rate:
+                refusal = (503, {"error": "busy, try later"})
+            elif roll < state.fail_rate + state.permanent_fail_rate:
                 state.injected_failures += 1
-                return self._reply(400, {"error": "rejected", "error_code": "BAD_NUMBER"})
-            record = state.messages.get(ref)
-            if record is not None:
-                state.duplicates += 1
+                refusal = (400, {"error": "rejected", "error_code": "BAD_NUMBER"})
             else:
-                record = {
-                    "message_id": f"gw-{uuid.uuid4().hex[:16]}",
-                    "status": "accepted",
-                    "to": to,
-                    "text": text,
-                }
-                state.messages[ref] = record
-                self.server.receipts.put((ref, record))  # type: ignore[attr-defined]
-            stall = roll > 1 - state.timeout_rate
+                record = state.messages.get(ref)
+                if record is not None:
+                    state.duplicates += 1
+                else:
+                    record = {
+                        "message_id": f"gw-{uuid.uuid4().hex[:16]}",
+                        "status": "accepted",
+                        "to": to,
+                        "text": text,
+                    }
+                    state.messages[ref] = record
+                    self.server.receipts.put((ref, record))  # type: ignore[attr-defined]
+                stall = roll > 1 - state.timeout_rate
+        if refusal:
+            return self._reply_to_send(*refusal)
         if stall:  # accepted, but the caller gives up before hearing so
             time.sleep(state.timeout_sleep)
-        self._reply(200, {"message_id": record["message_id"]})
+        self._reply_to_send(200, {"message_id": record["message_id"]})
 
 
 class FakeGateway:

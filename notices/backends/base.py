@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import enum
+import os
+import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 
@@ -49,17 +51,64 @@ class BaseSmsBackend:
 
     name = "base"
     concurrency = 1
+    _pool: ThreadPoolExecutor | None = None
+    _pool_pid = 0
+    _pool_lock = threading.Lock()
 
     def send(self, message: Outgoing) -> SendResult:
         raise NotImplementedError
 
     def send_many(self, messages: Sequence[Outgoing]) -> list[SendResult]:
         """Send several, concurrently when the backend allows it; results in order."""
+        return self.send_async(messages).results()
+
+    def send_async(self, messages: Sequence[Outgoing]) -> Sending:
+        """Start sending several and return at once (the caller may do other work).
+
+        With concurrency the calls run on this backend's threads, at most `concurrency`
+        at once across every batch started; without it they are made here and now.
+        """
         if self.concurrency <= 1 or len(messages) <= 1:
-            return [self.send(m) for m in messages]
-        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(messages))) as pool:
-            return list(pool.map(self.send, messages))
+            return Sending([_done(self.send(m)) for m in messages], room=1)
+        pool = self._executor()
+        return Sending([pool.submit(self.send, m) for m in messages], room=self.concurrency)
+
+    def _executor(self) -> ThreadPoolExecutor:
+        """This backend's sending threads, kept for the next chunk (not started per call).
+
+        A process forked after they started (a django-q2 worker) gets threads of its own.
+        """
+        with self._pool_lock:
+            if self._pool is None or self._pool_pid != os.getpid():
+                self._pool = ThreadPoolExecutor(
+                    max_workers=self.concurrency, thread_name_prefix=f"sms-{self.name}"
+                )
+                self._pool_pid = os.getpid()
+            return self._pool
 
     def status(self, client_ref: str) -> StatusResult:
         """Ask the gateway what became of a message (reconciliation before any resend)."""
         return StatusResult(RemoteState.UNKNOWN)
+
+
+class Sending:
+    """Sends under way: their results, in order, once answered."""
+
+    def __init__(self, calls: list[Future], *, room: int):
+        self._calls, self._room = calls, room
+
+    def results(self) -> list[SendResult]:
+        """Wait until every call is answered."""
+        return [call.result() for call in self._calls]
+
+    def wait_for_room(self) -> None:
+        """Wait until every call has started and a sending thread is free again."""
+        unanswered = [call for call in self._calls if not call.done()]
+        while len(unanswered) >= self._room:
+            unanswered = list(wait(unanswered, return_when=FIRST_COMPLETED).not_done)
+
+
+def _done(result: SendResult) -> Future:
+    future: Future = Future()
+    future.set_result(result)
+    return future
