@@ -58,6 +58,12 @@ class CancelCode:
     NO_SIGNATURE = "no_signature"
     FORBIDDEN_EXPRESSION = "forbidden_expression"
     PLACEHOLDER_LEFT = "placeholder_left"
+    # A notice whose amounts are days old (e.g. after a gateway outage) expires unsent.
+    STALE = "stale"
+
+
+# Purposes whose text quotes the overdue book of the day they were made.
+DATED_PURPOSES = (TemplatePurpose.OVERDUE_NOTICE, TemplatePurpose.PLAN_REMINDER)
 
 
 def current_time() -> datetime.datetime:
@@ -270,10 +276,17 @@ def _recheck(
     # apart (NFKC composes nothing across it), so nothing found alone is missed together.
     phrases = forbidden_phrases_in("\n".join(m.body for m in messages), active_forbidden_phrases())
     ok, cancel, later = [], {}, []
+    oldest = today - datetime.timedelta(days=policy.batch_max_age_days + 1)
     for message in messages:
         code = _contact_problem(message.customer, message.phone, today)
         if code is None:
             code = _content_problem(message.body, phrases)
+        if (
+            code is None
+            and message.purpose in DATED_PURPOSES
+            and timezone.localtime(message.created_at).date() < oldest
+        ):
+            code = CancelCode.STALE
         if (
             code is None
             and message.purpose == TemplatePurpose.OVERDUE_NOTICE
@@ -423,7 +436,10 @@ def _cancel_claimed(cancel: dict[int, str], now: datetime.datetime) -> None:
     for code in set(cancel.values()):
         ids = [pk for pk, c in cancel.items() if c == code]
         SmsMessage.objects.filter(pk__in=ids, status=MessageStatus.SENDING).update(
-            status=MessageStatus.CANCELLED, error_code=code, updated_at=now, attempts=F("attempts") - 1
+            status=MessageStatus.EXPIRED if code == CancelCode.STALE else MessageStatus.CANCELLED,
+            error_code=code,
+            updated_at=now,
+            attempts=F("attempts") - 1,
         )
 
 

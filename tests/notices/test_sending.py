@@ -261,3 +261,13 @@ def test_customer_with_wrong_phone_reported_is_not_sent(clock):
     customer.save()
     sender_run(max_seconds=1)
     assert locmem.outbox == []
+
+
+def test_a_notice_days_old_expires_instead_of_quoting_stale_amounts(clock):
+    batch, _ = approved_batch(2)
+    old, fresh = SmsMessage.objects.filter(batch=batch).order_by("pk")
+    SmsMessage.objects.filter(pk=old.pk).update(created_at=clock.now - datetime.timedelta(days=3))
+    sender_run(max_seconds=2)
+    old.refresh_from_db()
+    assert old.status == MessageStatus.EXPIRED and old.error_code == "stale"
+    assert [m.client_ref for m in locmem.outbox] == [fresh.idempotency_key]
