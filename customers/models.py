@@ -202,6 +202,12 @@ class LoanEvent(models.Model):
     on_date = models.DateField(_("as of"))
     overdue_amount_before = money_field(_("overdue amount before"))
     overdue_amount_after = money_field(_("overdue amount after"))
+    overdue_since = models.DateField(
+        _("episode overdue since"),
+        null=True,
+        blank=True,
+        help_text=_("The first missed payment of the overdue episode this event belongs to."),
+    )
     loan_import = models.ForeignKey(
         "customers.LoanBookImport",
         verbose_name=_("import"),

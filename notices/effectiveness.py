@@ -193,8 +193,8 @@ class RollCell:
 def overdue_episodes(*, since: datetime.date) -> list[tuple[datetime.date, datetime.date | None]]:
     """(first missed payment, cured on or None) for every overdue episode still visible.
 
-    Current episodes come from the loans; finished ones from their cure events, whose
-    start is known from the notices they received (or the event's recorded start).
+    Current episodes come from the loans; finished ones from their cure events, which
+    record the episode's start (older events: inferred from the notices the loan got).
     """
     episodes = []
     for overdue_since in (
@@ -216,11 +216,14 @@ def overdue_episodes(*, since: datetime.date) -> list[tuple[datetime.date, datet
         start = as_of - datetime.timedelta(days=days)
         if start not in starts[loan_id]:
             starts[loan_id].append(start)
-    for loan_id, cured_on in (
+    for loan_id, cured_on, recorded in (
         LoanEvent.objects.filter(kind__in=(LoanEventKind.CURED, LoanEventKind.SETTLED), on_date__gte=since)
-        .values_list("loan_id", "on_date")
+        .values_list("loan_id", "on_date", "overdue_since")
         .iterator(chunk_size=5000)
     ):
+        if recorded is not None:  # the import recorded which episode the cure closed
+            episodes.append((recorded, cured_on))
+            continue
         before = [s for s in starts.get(loan_id, ()) if s < cured_on]
         if before:
             episodes.append((max(before), cured_on))

@@ -569,7 +569,7 @@ class _ChunkWriter:
         import_id, now = self.loan_import_id, self.now
         dec, day = sql.decimal, sql.date
         inserts, updates, events, refresh = [], [], [], []
-        new_overdue: dict[str, Decimal] = {}
+        new_overdue: dict[str, tuple[Decimal, datetime.date | None]] = {}
         for r in rows:
             current = existing.get(r.loan_account)
             overdue = r.overdue_amount > 0
@@ -582,7 +582,7 @@ class _ChunkWriter:
                         (r.loan_account, customer_ids[r.customer_no], *state, as_of, import_id, now, now)
                     )
                     if overdue:
-                        new_overdue[r.loan_account] = r.overdue_amount
+                        new_overdue[r.loan_account] = (r.overdue_amount, r.overdue_since)
                 continue
             (
                 loan_id,
@@ -628,7 +628,9 @@ class _ChunkWriter:
             was_overdue = old_amount > 0 or old_status == LoanStatus.OVERDUE
             kind = _event_kind(was_overdue, overdue, old_amount, r.overdue_amount)
             if kind:
-                events.append((loan_id, kind, as_of, old_amount, r.overdue_amount, import_id, now))
+                # The episode the event belongs to: a cure closes the old one.
+                episode = state[OVERDUE_SINCE] if kind == LoanEventKind.CURED else new_state[OVERDUE_SINCE]
+                events.append((loan_id, kind, as_of, old_amount, r.overdue_amount, episode, import_id, now))
         if not write:
             return
         with connection.cursor() as cursor:
@@ -640,9 +642,9 @@ class _ChunkWriter:
                 cursor.executemany(sql.loan_refresh, refresh)
             if new_overdue:
                 for account, loan_id in sql.select_in(sql.loan_ids, list(new_overdue)):
-                    amount = new_overdue[account]
+                    amount, since = new_overdue[account]
                     events.append(
-                        (loan_id, LoanEventKind.BECAME_OVERDUE, as_of, ZERO, amount, import_id, now)
+                        (loan_id, LoanEventKind.BECAME_OVERDUE, as_of, ZERO, amount, since, import_id, now)
                     )
             if events:
                 cursor.executemany(sql.event_insert, events)
@@ -683,17 +685,17 @@ class _ChunkWriter:
     def cure_missing(self, seen: dict) -> None:
         """Snapshot mode: overdue loans the file does not list are cured as of its date."""
         missing = []
-        for loan_id, account, amount in (
+        for loan_id, account, amount, since in (
             Loan.objects.filter(status=LoanStatus.OVERDUE)
             .order_by("loan_account")
-            .values_list("id", "loan_account", "overdue_amount")
+            .values_list("id", "loan_account", "overdue_amount", "overdue_since")
             .iterator(chunk_size=5000)
         ):
             if _loan_key(account) not in seen:
-                missing.append((loan_id, amount))
+                missing.append((loan_id, amount, since))
         result = self.result
         result.cured = len(missing)
-        sample_ids = [loan_id for loan_id, _amount in missing[:CURED_SAMPLE]]
+        sample_ids = [loan_id for loan_id, _amount, _since in missing[:CURED_SAMPLE]]
         result.cured_sample = [
             {
                 "loan_account": account,
@@ -707,10 +709,10 @@ class _ChunkWriter:
         ]
         if not self.write or not missing:
             return
-        cured = [(self.as_of, self.loan_import_id, self.now, loan_id) for loan_id, _amount in missing]
+        cured = [(self.as_of, self.loan_import_id, self.now, loan_id) for loan_id, _amount, _since in missing]
         events = [
-            (loan_id, LoanEventKind.CURED, self.as_of, amount, ZERO, self.loan_import_id, self.now)
-            for loan_id, amount in missing
+            (loan_id, LoanEventKind.CURED, self.as_of, amount, ZERO, since, self.loan_import_id, self.now)
+            for loan_id, amount, since in missing
         ]
         with connection.cursor() as cursor:
             for start in range(0, len(cured), 5000):
@@ -774,6 +776,7 @@ class _Sql:
                 "on_date",
                 "overdue_amount_before",
                 "overdue_amount_after",
+                "overdue_since",
                 "loan_import",
                 "created_at",
             ],
@@ -828,6 +831,7 @@ LOAN_STATE = (
     "status",
 )
 OVERDUE_AMOUNT = LOAN_STATE.index("overdue_amount")
+OVERDUE_SINCE = LOAN_STATE.index("overdue_since")
 LOAN_COLUMNS = ("loan_account", "customer", *LOAN_STATE)
 LOAN_UPDATE_COLUMNS = (*LOAN_STATE, "as_of", "last_import_id", "updated_at")
 

@@ -367,3 +367,24 @@ def test_a_file_with_no_rows_is_refused_and_leaves_no_trace():
         run([])
     assert caught.value.code == "empty"
     assert not LoanBookImport.objects.exists()
+
+
+def test_events_record_the_overdue_episode_they_belong_to():
+    from customers.models import LoanEvent
+
+    since = AS_OF - datetime.timedelta(days=10)
+    row = loan(loan_account="6200777700001", overdue_since=since)
+    run([row])
+    became = LoanEvent.objects.get(loan__loan_account="6200777700001", kind="became_overdue")
+    assert became.overdue_since == since
+    cured_row = {
+        **row,
+        "overdue_principal": 0,
+        "overdue_interest": 0,
+        "penalty": 0,
+        "overdue_amount": 0,
+        "overdue_since": None,
+    }
+    run([cured_row], as_of=AS_OF + datetime.timedelta(days=2))
+    cured = LoanEvent.objects.get(loan__loan_account="6200777700001", kind="cured")
+    assert cured.overdue_since == since

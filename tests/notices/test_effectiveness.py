@@ -119,3 +119,17 @@ def test_roll_rates_cover_the_months_asked():
         datetime.date(2026, 12, 1),
         datetime.date(2027, 1, 1),
     ]
+
+
+@pytest.mark.django_db
+def test_a_loan_cured_before_any_notice_counts_in_the_roll_rates():
+    month = TODAY.replace(day=1)
+    loan = LoanFactory(status=LoanStatus.CURRENT, overdue_since=None, overdue_amount=Decimal("0"))
+    LoanEvent.objects.create(
+        loan=loan,
+        kind=LoanEventKind.CURED,
+        on_date=month + datetime.timedelta(days=3),
+        overdue_since=month + datetime.timedelta(days=1),
+    )
+    cell = roll_rates(months=1, today=TODAY)["rows"][0][1][0]
+    assert (cell.entered, cell.cured, cell.rolled) == (1, 1, 0)
