@@ -189,6 +189,7 @@ def _past_notices(today: datetime.date, rng: random.Random, approver) -> None:
                     kind=LoanEventKind.CURED,
                     on_date=cured_on,
                     overdue_amount_before=message.overdue_total,
+                    overdue_since=loan.overdue_since,
                 )
             count += 1
         batch.message_count = batch.customer_count = batch.loan_count = count
@@ -218,6 +219,7 @@ def _settled_loan(customer: Customer, since: datetime.date, rng: random.Random) 
         kind=LoanEventKind.BECAME_OVERDUE,
         on_date=since + datetime.timedelta(days=1),
         overdue_amount_after=Decimal("800.00"),
+        overdue_since=since,
     )
     return loan
 
