@@ -5,6 +5,7 @@ from django.contrib.auth.models import User
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from .admin_mixins import ReadOnlyMixin
 from .audit import audit_record
 from .forms import AdminLoginForm
 from .models import AuditEvent
@@ -19,7 +20,7 @@ admin.site.login_template = "core/login.html"
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """Read-only for everyone, superusers included: the log is evidence."""
 
     list_display = (
@@ -56,15 +57,6 @@ class AuditEventAdmin(admin.ModelAdmin):
     @admin.display(description=_("note"))
     def note_shown(self, obj):
         return mask_text(obj.note)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # --- Sign-in security ------------------------------------------------------------------

@@ -21,6 +21,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from core.admin_mixins import ReadOnlyMixin, ViewerMixin
 from core.changelists import EstimatedCountPaginator
 from core.exceptions import ServiceError
 from core.pii import (
@@ -181,7 +182,7 @@ def _distinct_by_index(connection, table: str, column: str) -> list:
         return [row[0] for row in cursor.fetchall()]
 
 
-class LoanInline(admin.TabularInline):
+class LoanInline(ReadOnlyMixin, admin.TabularInline):
     model = Loan
     extra = 0
     can_delete = False
@@ -202,12 +203,6 @@ class LoanInline(admin.TabularInline):
     def days_overdue_today(self, obj: Loan) -> int:
         return obj.days_overdue
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 class CustomerContactForm(forms.ModelForm):
     class Meta:
@@ -225,7 +220,7 @@ class CustomerContactForm(forms.ModelForm):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(ViewerMixin, admin.ModelAdmin):
     form = CustomerContactForm
     list_filter = (PhoneProblemFilter, OverdueStageFilter, "do_not_contact", "deceased", "disputed")
     search_fields = ("customer_no",)  # shows the search box; the search itself is below
@@ -293,12 +288,6 @@ class CustomerAdmin(admin.ModelAdmin):
             "open_amount_col",
             "contact_col",
         )
-
-    def get_object(self, request, object_id, from_field=None):
-        obj = super().get_object(request, object_id, from_field)
-        if obj is not None:
-            obj._viewer = request.user
-        return obj
 
     def get_readonly_fields(self, request, obj=None):
         return (*self.readonly_fields, "mobile_shown", "id_number_shown")
@@ -385,22 +374,16 @@ class CustomerAdmin(admin.ModelAdmin):
         """The service writes the audit row; the admin's own log would duplicate it."""
 
 
-class LoanEventInline(admin.TabularInline):
+class LoanEventInline(ReadOnlyMixin, admin.TabularInline):
     model = LoanEvent
     extra = 0
     can_delete = False
     fields = ("on_date", "kind", "overdue_amount_before", "overdue_amount_after", "loan_import")
     readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Loan)
-class LoanAdmin(admin.ModelAdmin):
+class LoanAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = (
         "loan_account",
         "customer_link",
@@ -466,36 +449,18 @@ class LoanAdmin(admin.ModelAdmin):
     def days_overdue_today(self, obj):
         return obj.days_overdue
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(LoanEvent)
-class LoanEventAdmin(admin.ModelAdmin):
+class LoanEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("on_date", "loan", "kind", "overdue_amount_before", "overdue_amount_after", "loan_import")
     list_filter = ("kind", "on_date")
     list_select_related = ("loan", "loan_import")
     search_fields = ("loan__loan_account",)
     date_hierarchy = "on_date"
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(LoanBookImport)
-class LoanBookImportAdmin(admin.ModelAdmin):
+class LoanBookImportAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """Import history, plus the import flow as extra views: upload → preview (a dry run)
     → confirm → progress → result, and the rejected rows as an .xlsx report."""
 
@@ -521,12 +486,6 @@ class LoanBookImportAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # imports are added through the upload view, never the add form
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_import_permission(self, request) -> bool:
         return request.user.has_perm("customers.add_loanbookimport")

@@ -17,6 +17,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from core.admin_mixins import ReadOnlyMixin, ViewerMixin
 from core.audit import audit_record
 from core.changelists import EstimatedCountPaginator, PeriodProbingQuerySet
 from core.exceptions import ServiceError
@@ -560,7 +561,7 @@ class VariantFilter(admin.SimpleListFilter):
         return queryset.filter(variant=self.value()) if self.value() else queryset
 
 
-class SendAttemptInline(admin.TabularInline):
+class SendAttemptInline(ReadOnlyMixin, admin.TabularInline):
     model = SendAttempt
     fields = ("created_at", "outcome", "code", "latency_ms", "detail", "backend")
     readonly_fields = fields
@@ -568,14 +569,8 @@ class SendAttemptInline(admin.TabularInline):
     can_delete = False
     verbose_name_plural = _("gateway calls")
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-class DeliveryReceiptInline(admin.TabularInline):
+class DeliveryReceiptInline(ReadOnlyMixin, admin.TabularInline):
     model = DeliveryReceipt
     fields = ("received_at", "status", "error_code", "reported_at", "applied")
     readonly_fields = fields
@@ -583,15 +578,9 @@ class DeliveryReceiptInline(admin.TabularInline):
     can_delete = False
     verbose_name_plural = _("delivery receipts")
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(SmsMessage)
-class SmsMessageAdmin(admin.ModelAdmin):
+class SmsMessageAdmin(ViewerMixin, ReadOnlyMixin, admin.ModelAdmin):
     inlines = [SendAttemptInline, DeliveryReceiptInline]
     actions = ["retry_failed", "cancel_unsent"]
     list_filter = (
@@ -700,12 +689,6 @@ class SmsMessageAdmin(admin.ModelAdmin):
             "batch_col",
         )
 
-    def get_object(self, request, object_id, from_field=None):
-        obj = super().get_object(request, object_id, from_field)
-        if obj is not None:
-            obj._viewer = request.user
-        return obj
-
     @admin.display(description=_("mobile"))
     def phone_shown(self, obj):
         return show_mobile(obj.phone, getattr(obj, "_viewer", None)) or "—"
@@ -768,29 +751,9 @@ class SmsMessageAdmin(admin.ModelAdmin):
                 request, gettext("%(n)s message(s) were not in a state that allows this.") % {"n": refused}
             )
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyLogAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(DeliveryReceipt)
-class DeliveryReceiptAdmin(ReadOnlyLogAdmin):
+class DeliveryReceiptAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("received_at", "client_ref", "provider_message_id", "status", "error_code", "applied")
     list_filter = ("status", "applied")
     search_fields = ("client_ref", "provider_message_id")
@@ -808,7 +771,7 @@ class DeliveryReceiptAdmin(ReadOnlyLogAdmin):
 
 
 @admin.register(InboundMessage)
-class InboundMessageAdmin(ReadOnlyLogAdmin):
+class InboundMessageAdmin(ViewerMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_select_related = ("customer",)
     list_filter = (("received_at", admin.DateFieldListFilter),)
     search_fields = ("provider_message_id", "text")
@@ -827,12 +790,6 @@ class InboundMessageAdmin(ReadOnlyLogAdmin):
     @admin.display(description=_("text"))
     def text_shown(self, obj):
         return mask_text(obj.text)  # customers type numbers into their replies
-
-    def get_object(self, request, object_id, from_field=None):
-        obj = super().get_object(request, object_id, from_field)
-        if obj is not None:
-            obj._viewer = request.user
-        return obj
 
     @admin.display(description=_("from"))
     def phone_shown(self, obj):
