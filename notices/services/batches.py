@@ -725,8 +725,6 @@ def batch_cancel(*, batch: NoticeBatch, user, reason: str = "") -> NoticeBatch:
 
 def _wake_sender(batch_id: int) -> None:
     """Approval has committed: ask a worker to send (the outbox is the database)."""
-    try:
-        from ..tasks import wake_sender
-    except ImportError:  # sending not installed yet
-        return
+    from ..tasks import wake_sender  # tasks imports this module: import at call time
+
     wake_sender(reason=f"batch {batch_id} approved")

@@ -16,6 +16,7 @@ from customers.models import Customer
 from customers.phones import phone_normalize
 
 from ..models import DeliveryReceipt, InboundMessage, MessageStatus, SmsMessage
+from .feedback import feedback_from_inbound
 
 # A status only ever moves forward: a late "accepted" never overwrites "delivered".
 RANK = {
@@ -178,16 +179,7 @@ def inbound_receive(*, item: dict) -> tuple[InboundMessage, bool]:
                 customer=customer_for_phone(phone),
                 payload=item,
             )
-            _after_inbound(inbound)
+            feedback_from_inbound(inbound=inbound)
     except IntegrityError:
         return InboundMessage.objects.get(provider_message_id=provider_id), False
     return inbound, True
-
-
-def _after_inbound(inbound: InboundMessage) -> None:
-    """Hand the reply to the feedback queue when that part is installed."""
-    try:
-        from .feedback import feedback_from_inbound
-    except ImportError:
-        return
-    feedback_from_inbound(inbound=inbound)
