@@ -9,7 +9,6 @@ reaches the renderer.
 from __future__ import annotations
 
 import datetime
-import math
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -19,6 +18,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from .links.parts import part_count
 
 TOKEN = re.compile(r"\{([a-z_]+)\}")
 BRACE = re.compile(r"[{}]")
@@ -39,18 +40,10 @@ PLACEHOLDERS: dict[str, str] = {
     "first_due_amount": _("first installment amount"),
 }
 
-SINGLE_PART = 70
-MULTI_PART = 67
-
-
 def segments(text: str) -> int:
-    """SMS parts for Chinese (UCS-2) text: 70 characters in one, else parts of 67."""
-    length = len(text)
-    if length == 0:
-        return 0
-    if length <= SINGLE_PART:
-        return 1
-    return math.ceil(length / MULTI_PART)
+    """SMS parts the text takes, exactly as the carrier links split it (links/parts.py):
+    Chinese (UCS2) 70 characters in one, else parts of 67; GSM 7-bit 160, else 153."""
+    return part_count(text)
 
 
 def money(amount: Decimal | int | float) -> str:
