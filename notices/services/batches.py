@@ -437,6 +437,8 @@ def _supersede_older(as_of: datetime.date, user) -> None:
     for old in NoticeBatch.objects.filter(
         as_of__lt=as_of, status__in=(BatchStatus.DRAFT, BatchStatus.PENDING_APPROVAL)
     ):
+        if not batch_may_cancel(batch=old, user=user):
+            continue  # not theirs to withdraw: it stays for a supervisor (and goes stale)
         batch_cancel(
             batch=old, user=user, reason=_("Superseded by the batch for %(date)s.") % {"date": as_of}
         )
@@ -696,16 +698,30 @@ def batch_reject(*, batch: NoticeBatch, user, reason: str) -> NoticeBatch:
     return batch
 
 
+CANCELLABLE = (BatchStatus.DRAFT, BatchStatus.PENDING_APPROVAL, BatchStatus.APPROVED)
+
+
+def batch_may_cancel(*, batch: NoticeBatch, user) -> bool:
+    """Whether this user may withdraw this batch now: a supervisor, or the batch's author
+    (the schedule, `user` None, withdraws what it supersedes)."""
+    if batch.status not in CANCELLABLE:
+        return False
+    if user is None or not getattr(user, "pk", None):
+        return True
+    return user.has_perm(APPROVE_PERMISSION) or user.pk == batch.created_by_id
+
+
 def batch_cancel(*, batch: NoticeBatch, user, reason: str = "") -> NoticeBatch:
     """Withdraw a batch before it is sent; messages not yet sent are cancelled."""
+    if getattr(user, "pk", None) and not (
+        user.has_perm(APPROVE_PERMISSION) or user.pk == batch.created_by_id
+    ):
+        raise ServiceError(
+            _("Only a supervisor or the batch's author can cancel this batch."), code="not_allowed"
+        )
     with transaction.atomic():
         before = NoticeBatch.objects.filter(pk=batch.pk).values_list("status", flat=True).first()
-        if not status_transition(
-            batch,
-            (BatchStatus.DRAFT, BatchStatus.PENDING_APPROVAL, BatchStatus.APPROVED),
-            BatchStatus.CANCELLED,
-            reason=reason,
-        ):
+        if not status_transition(batch, CANCELLABLE, BatchStatus.CANCELLED, reason=reason):
             raise ServiceError(
                 _("Only a batch that is not sending yet can be cancelled."), code="wrong_state"
             )

@@ -228,6 +228,13 @@ def plan_reject(*, plan: RepaymentPlan, user, reason: str) -> RepaymentPlan:
     return plan
 
 
+def plan_may_cancel(*, plan: RepaymentPlan, user) -> bool:
+    """Whether this user may withdraw this plan now: its author or a supervisor, before approval."""
+    return plan.status == PlanStatus.PENDING_APPROVAL and (
+        user.pk == plan.requested_by_id or user.has_perm(APPROVE_PERMISSION)
+    )
+
+
 def plan_cancel(*, plan: RepaymentPlan, user, reason: str = "") -> RepaymentPlan:
     """Withdraw a plan not yet approved (its author or a supervisor)."""
     if user.pk != plan.requested_by_id and not user.has_perm(APPROVE_PERMISSION):

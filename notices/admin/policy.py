@@ -1,0 +1,57 @@
+"""Administrators' rules: the contact policy and the forbidden expressions."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from ..models import (
+    ContactPolicy,
+    ForbiddenExpression,
+)
+from ..services.configuration import (
+    contact_policy_update,
+    forbidden_expression_delete,
+    forbidden_expression_save,
+)
+from .base import ServiceSavedMixin
+
+
+@admin.register(ContactPolicy)
+class ContactPolicyAdmin(admin.ModelAdmin):
+    fieldsets = (
+        (_("When"), {"fields": ("window_start", "window_end")}),
+        (_("How much"), {"fields": ("daily_cap", "rate_limit", "min_overdue_amount")}),
+        (_("Templates and batches"), {"fields": ("max_parts", "batch_max_age_days")}),
+    )
+
+    def changelist_view(self, request, extra_context=None):
+        policy = ContactPolicy.current()
+        return HttpResponseRedirect(reverse("admin:notices_contactpolicy_change", args=[policy.pk]))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        contact_policy_update(
+            user=request.user, **{name: form.cleaned_data[name] for name in form.changed_data}
+        )
+
+    def log_change(self, request, obj, message):
+        """Audited by save_model."""
+
+
+@admin.register(ForbiddenExpression)
+class ForbiddenExpressionAdmin(ServiceSavedMixin, admin.ModelAdmin):
+    list_display = ("phrase", "category", "active")
+    list_filter = ("category", "active")
+    list_editable = ("active",)
+    search_fields = ("phrase",)
+
+    save_service = staticmethod(lambda obj, user: forbidden_expression_save(expression=obj, user=user))
+    delete_service = staticmethod(lambda obj, user: forbidden_expression_delete(expression=obj, user=user))
