@@ -44,8 +44,8 @@ test: venv browser
 
 # Regenerate the translation catalogues after changing user-visible strings.
 messages: venv
-	for dir in core customers notices; do (cd $$dir && ../$(PY) ../manage.py makemessages -l zh_Hans --no-obsolete); done
-	$(PY) manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv --ignore=core --ignore=customers --ignore=notices --ignore=tests --ignore=bench
+	for dir in core customers notices demo; do (cd $$dir && ../$(PY) ../manage.py makemessages -l zh_Hans --no-obsolete); done
+	$(PY) manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv --ignore=core --ignore=customers --ignore=notices --ignore=demo --ignore=tests --ignore=bench
 	$(PY) manage.py compilemessages --ignore=.venv
 
 clean:

@@ -38,7 +38,7 @@ hour.
 
 `--runner process` (default) starts each worker as a process that calls
 `sender_run()` once all are ready; `--runner qcluster` starts one django-q2 cluster with
-that many workers and wakes it with `notices.tasks.wake_sender`, as production does.
+that many workers and wakes it with `notices.outbox.wake`, as production does.
 `--chunk` and `--concurrency` override SMS_SENDER_CHUNK and SMS_SEND_CONCURRENCY for the
 workers, `--skip-throughput` / `--skip-overhead` run one part only, and `--profile
 PREFIX` writes a cProfile of each worker's main thread.
@@ -380,7 +380,7 @@ def run_qcluster(env: dict, workers: int, max_seconds: float) -> list[dict]:
                 "manage.py",
                 "shell",
                 "-c",
-                "from notices.tasks import wake_sender; wake_sender('bench')",
+                "from notices.outbox import wake; wake(reason='bench')",
             ],
             cwd=ROOT,
             env=env,

@@ -38,6 +38,7 @@ from .forms import LoanBookUploadForm
 from .importing.report import error_report_xlsx
 from .importing.xlsx import BookRefused
 from .models import (
+    OPEN_LOAN_STATUSES,
     OVERDUE_BUCKETS,
     ZERO,
     Customer,
@@ -45,9 +46,8 @@ from .models import (
     Loan,
     LoanBookImport,
     LoanEvent,
-    LoanStatus,
 )
-from .phones import phone_normalize
+from .selectors import customers_matching, search_customers_q
 from .services import (
     customer_reveal,
     customer_update_contact,
@@ -60,8 +60,6 @@ from .services.loan_import import import_progress, previous_imports_of_same_file
 SHOWN_ERROR_ROWS = 50
 WAITING = (ImportStatus.UPLOADED, ImportStatus.VALIDATING, ImportStatus.QUEUED, ImportStatus.RUNNING)
 
-OPEN_STATUSES = (LoanStatus.OVERDUE, LoanStatus.IN_PLAN)
-
 
 def bucket_label(lower: int, upper: int | None) -> str:
     if upper is None:
@@ -71,7 +69,7 @@ def bucket_label(lower: int, upper: int | None) -> str:
 
 def overdue_since_range(lower: int, upper: int | None, today: datetime.date) -> Q:
     """Loans whose days overdue today fall in [lower, upper] (index-friendly on overdue_since)."""
-    q = Q(status__in=OPEN_STATUSES, overdue_since__lte=today - datetime.timedelta(days=lower))
+    q = Q(status__in=OPEN_LOAN_STATUSES, overdue_since__lte=today - datetime.timedelta(days=lower))
     if upper is not None:
         q &= Q(overdue_since__gte=today - datetime.timedelta(days=upper))
     return q
@@ -115,44 +113,6 @@ class PhoneProblemFilter(admin.SimpleListFilter):
             return queryset
         field = "phone_problem" if queryset.model is Customer else "customer__phone_problem"
         return queryset.filter(**{field: "" if value == "ok" else value})
-
-
-def customer_ids_matching(term: str):
-    """Ids of the customers staff mean by `term`: exact, index-friendly matches of a
-    mobile, a customer number, a name (from the start) or one of their loan accounts.
-
-    A UNION of index lookups rather than one OR: PostgreSQL cannot combine the loan
-    lookup (a subquery) with the others through indexes, and would read every customer.
-    """
-    term = term.strip()
-    direct = Q(customer_no=term) | Q(name__startswith=term)
-    mobile, _problem = phone_normalize(term)
-    if mobile:
-        direct |= Q(mobile=mobile)
-    by_customer = Customer.objects.filter(direct).order_by().values_list("pk", flat=True)
-    by_loan = Loan.objects.filter(loan_account=term).order_by().values_list("customer_id", flat=True)
-    return by_customer.union(by_loan)
-
-
-def search_customers_q(term: str) -> Q:
-    """Customers matching what staff type (see `customer_ids_matching`)."""
-    return Q(pk__in=customer_ids_matching(term))
-
-
-# What staff type mostly names a handful of customers (a number, a mobile, a full name):
-# those are looked up first and passed on as ids, so that PostgreSQL knows how few loans,
-# messages or feedback to expect. From the subquery it guesses a name prefix's customers
-# from a coarse histogram, several times too many for a common name, and then reads all
-# 3,000,000 messages rather than the few thousand of those customers.
-LOOKED_UP_FIRST = 5000
-
-
-def customers_matching(term: str):
-    """The matching customers' ids: a list when there are at most LOOKED_UP_FIRST of them,
-    else the query (for `customer_id__in=`)."""
-    ids = customer_ids_matching(term)
-    found = list(ids[: LOOKED_UP_FIRST + 1])
-    return found if len(found) <= LOOKED_UP_FIRST else ids
 
 
 class IndexedValuesFilter(admin.AllValuesFieldListFilter):
@@ -251,7 +211,7 @@ class CustomerAdmin(ViewerMixin, admin.ModelAdmin):
     )
 
     def get_queryset(self, request):
-        open_loans = Loan.objects.filter(customer=OuterRef("pk"), status__in=OPEN_STATUSES).order_by()
+        open_loans = Loan.objects.filter(customer=OuterRef("pk"), status__in=OPEN_LOAN_STATUSES).order_by()
         return (
             super()
             .get_queryset(request)

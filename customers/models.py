@@ -103,6 +103,10 @@ class LoanStatus(models.TextChoices):
     WRITTEN_OFF = "written_off", _("written off")
 
 
+# A loan still owed: overdue, or overdue and in a repayment plan.
+OPEN_LOAN_STATUSES = (LoanStatus.OVERDUE, LoanStatus.IN_PLAN)
+
+
 class Loan(models.Model):
     loan_account = models.CharField(_("loan account"), max_length=64, unique=True)
     customer = models.ForeignKey(
@@ -172,7 +176,7 @@ class Loan(models.Model):
 
     def days_overdue_on(self, day: datetime.date) -> int:
         """Days overdue on `day`: 0 when current, else days since the first missed payment."""
-        if self.overdue_since is None or self.status not in (LoanStatus.OVERDUE, LoanStatus.IN_PLAN):
+        if self.overdue_since is None or self.status not in OPEN_LOAN_STATUSES:
             return 0
         return max((day - self.overdue_since).days, 0)
 

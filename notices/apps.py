@@ -25,6 +25,9 @@ def _sync_after_migrate(sender, **kwargs):
 
 def _after_import(sender, loan_import, **kwargs):
     """Queue the repayment-plan progress update for the imported date."""
-    from .tasks import queue_plans_progress
+    from django_q.tasks import async_task
 
-    queue_plans_progress(loan_import.as_of)
+    day = loan_import.as_of
+    async_task(
+        "notices.tasks.plans_progress", day.isoformat(), task_name=f"plans after import {day}", group="plans"
+    )

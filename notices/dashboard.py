@@ -13,12 +13,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.charts import Bar, bar_chart, line_chart
-from customers.models import Loan, LoanEvent, LoanEventKind, LoanStatus
+from customers.models import OPEN_LOAN_STATUSES, Loan, LoanEvent, LoanEventKind
 
 from .models import CollectionStage, ContactPolicy, Feedback, FeedbackCategory, MessageStatus, SmsMessage
 from .selectors import SETTLED_AFTER_DAYS, keeps_settled_days, settled_key
-
-OPEN_LOANS = (LoanStatus.OVERDUE, LoanStatus.IN_PLAN)
 
 
 def _url(name: str, **params) -> str:
@@ -31,7 +29,7 @@ def _day_start(day: datetime.date) -> datetime.datetime:
 
 def sending_today(now: datetime.datetime | None = None) -> list[dict]:
     """Today's sending: waiting, sent, delivered, failed — each a link to the messages."""
-    from .services.sending import in_contact_window
+    from .policy import in_contact_window
 
     now = now or timezone.now()
     today = timezone.localtime(now).date()
@@ -118,7 +116,7 @@ def overdue_by_stage(today: datetime.date | None = None) -> list[dict]:
     # aggregate per stage would read the same index range six times.
     per_day = list(
         Loan.objects.filter(
-            status__in=OPEN_LOANS,
+            status__in=OPEN_LOAN_STATUSES,
             overdue_since__lte=today - datetime.timedelta(days=min(s.min_days for s in stages)),
         )
         .order_by()

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from customers.models import Loan, LoanEvent, LoanEventKind, LoanStatus
+from customers.models import OPEN_LOAN_STATUSES, Loan, LoanEvent, LoanEventKind
 
 from .models import CollectionStage, MessageStatus, NotifiedLoan
 
@@ -199,7 +199,7 @@ def overdue_episodes(*, since: datetime.date) -> list[tuple[datetime.date, datet
     episodes = []
     for overdue_since in (
         Loan.objects.filter(
-            status__in=(LoanStatus.OVERDUE, LoanStatus.IN_PLAN),
+            status__in=OPEN_LOAN_STATUSES,
             overdue_since__isnull=False,
             overdue_since__gte=since - datetime.timedelta(days=400),
         )

@@ -16,33 +16,75 @@ ZERO = Decimal("0.00")
 # --- Contact policy -------------------------------------------------------------------
 
 
-def _policy_default(name: str):
-    return lambda: getattr(settings, name)
+# The contact policy's defaults: the environment's values (config/settings), read when
+# the policy row is first created. Module-level functions, so migrations can name them.
+def default_window_start() -> datetime.time:
+    return settings.SMS_CONTACT_WINDOW[0]
+
+
+def default_window_end() -> datetime.time:
+    return settings.SMS_CONTACT_WINDOW[1]
+
+
+def default_daily_cap() -> int:
+    return settings.SMS_DAILY_CAP
+
+
+def default_rate_limit() -> int:
+    return settings.SMS_RATE_LIMIT
+
+
+def default_min_overdue_amount() -> Decimal:
+    return settings.SMS_MIN_OVERDUE_AMOUNT
+
+
+def default_max_parts() -> int:
+    return settings.SMS_MAX_PARTS
+
+
+def default_batch_max_age_days() -> int:
+    return settings.BATCH_MAX_AGE_DAYS
 
 
 class ContactPolicy(models.Model):
-    """The rules administrators may tune (one row). Defaults come from settings."""
+    """The rules administrators may tune (one row), first filled from the environment."""
 
-    window_start = models.TimeField(_("contact window opens"), default=datetime.time(8, 0))
-    window_end = models.TimeField(_("contact window closes"), default=datetime.time(22, 0))
+    window_start = models.TimeField(_("contact window opens"), default=default_window_start)
+    window_end = models.TimeField(_("contact window closes"), default=default_window_end)
     daily_cap = models.PositiveSmallIntegerField(
-        _("SMS per customer per day"), default=1, validators=[MinValueValidator(1)]
+        _("SMS per customer per day"), default=default_daily_cap, validators=[MinValueValidator(1)]
     )
     rate_limit = models.PositiveIntegerField(
-        _("gateway rate limit (messages per second)"), default=50, validators=[MinValueValidator(1)]
+        _("gateway rate limit (messages per second)"),
+        default=default_rate_limit,
+        validators=[MinValueValidator(1)],
     )
     min_overdue_amount = models.DecimalField(
-        _("minimum overdue amount to notify"), max_digits=12, decimal_places=2, default=Decimal("10.00")
+        _("minimum overdue amount to notify"),
+        max_digits=12,
+        decimal_places=2,
+        default=default_min_overdue_amount,
     )
     max_parts = models.PositiveSmallIntegerField(
         _("maximum SMS parts per template"),
-        default=2,
+        default=default_max_parts,
         validators=[MinValueValidator(1), MaxValueValidator(6)],
     )
     batch_max_age_days = models.PositiveSmallIntegerField(
-        _("batches older than this many days cannot be approved"), default=1
+        _("batches older than this many days cannot be approved"), default=default_batch_max_age_days
     )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    # The fields whose first value comes from the environment (see notices/policy.py).
+    SETTINGS_FIELDS = (
+        "window_start",
+        "window_end",
+        "daily_cap",
+        "rate_limit",
+        "min_overdue_amount",
+        "max_parts",
+        "batch_max_age_days",
+    )
 
     class Meta:
         verbose_name = _("contact policy")
@@ -54,22 +96,10 @@ class ContactPolicy(models.Model):
 
     @classmethod
     def current(cls) -> ContactPolicy:
-        """The one policy row, created from settings on first use."""
+        """The one policy row, created with the environment's values on first use."""
         policy = cls.objects.filter(pk=1).first()
         if policy is None:
-            start, end = settings.SMS_CONTACT_WINDOW
-            policy, _created = cls.objects.get_or_create(
-                pk=1,
-                defaults={
-                    "window_start": start,
-                    "window_end": end,
-                    "daily_cap": settings.SMS_DAILY_CAP,
-                    "rate_limit": settings.SMS_RATE_LIMIT,
-                    "min_overdue_amount": settings.SMS_MIN_OVERDUE_AMOUNT,
-                    "max_parts": settings.SMS_MAX_PARTS,
-                    "batch_max_age_days": settings.BATCH_MAX_AGE_DAYS,
-                },
-            )
+            policy, _created = cls.objects.get_or_create(pk=1)
         return policy
 
 

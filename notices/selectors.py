@@ -335,7 +335,7 @@ def loans_at_risk(now: datetime.datetime | None = None, limit: int = 20) -> list
 def sending_window_note(batch: NoticeBatch, now: datetime.datetime | None = None) -> str:
     """'12 messages wait for the contact window (opens 08:00)' when that is the case."""
     from .models import ContactPolicy
-    from .services.sending import in_contact_window
+    from .policy import in_contact_window
 
     now = now or timezone.now()
     policy = ContactPolicy.current()

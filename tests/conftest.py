@@ -1,6 +1,6 @@
 import pytest
 
-from core.defaults import defaults_ensure
+from notices.defaults import defaults_ensure
 from tests.factories import administrator_user, staff_user, supervisor_user
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCE_DIRS = ["config", "core", "customers", "notices", "templates"]
+SOURCE_DIRS = ["config", "core", "customers", "notices", "demo", "templates"]
 CATALOGUES = sorted(p for p in ROOT.glob("**/locale/zh_Hans/LC_MESSAGES/django.po") if ".venv" not in p.parts)
 TEMPLATE_STRING = re.compile(r"""{%\s*(?:trans|translate)\s+(["'])(.+?)\1""")
 GETTEXT_NAMES = {"_", "gettext", "gettext_lazy", "pgettext", "pgettext_lazy", "ngettext", "ngettext_lazy"}

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "core",
     "customers",
     "notices",
+    "demo",
 ]
 
 MIDDLEWARE = [

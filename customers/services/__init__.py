@@ -1,6 +1,13 @@
 """Writes and state changes of customers and loans. Every one records an AuditEvent."""
 
-from .customers import customer_reveal, customer_update_contact
+from .customers import (
+    customer_phone_flag_wrong,
+    customer_phone_verify,
+    customer_reveal,
+    customer_sms_resume,
+    customer_sms_stop,
+    customer_update_contact,
+)
 from .loan_import import (
     loan_book_apply,
     loan_book_cancel,
@@ -11,6 +18,10 @@ from .loan_import import (
 )
 
 __all__ = [
+    "customer_phone_flag_wrong",
+    "customer_phone_verify",
+    "customer_sms_resume",
+    "customer_sms_stop",
     "customer_reveal",
     "customer_update_contact",
     "loan_book_apply",

@@ -21,6 +21,8 @@ from core.changelists import EstimatedCountPaginator
 from core.exceptions import ServiceError
 from core.pii import mask_text, show_mobile
 from customers.models import Customer
+from customers.selectors import customers_matching
+from customers.services import customer_phone_verify, customer_sms_resume
 
 from ..models import (
     OPEN_FEEDBACK,
@@ -36,8 +38,6 @@ from ..models import (
 from ..selectors import feedback_conversation
 from ..services.configuration import feedback_sla_save, keyword_rule_delete, keyword_rule_save
 from ..services.feedback import (
-    customer_phone_verify,
-    customer_sms_resume,
     feedback_assign,
     feedback_link_customer,
     feedback_reclassify,
@@ -145,8 +145,6 @@ class FeedbackAdmin(DetailActionsMixin, admin.ModelAdmin):
     show_full_result_count = False
 
     def get_search_results(self, request, queryset, search_term):
-        from customers.admin import customers_matching
-
         term = search_term.strip()
         if not term:
             return queryset, False

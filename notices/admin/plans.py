@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from core.exceptions import ServiceError
-from customers.models import Loan, LoanStatus
+from customers.models import OPEN_LOAN_STATUSES, Loan
 
 from ..models import (
     Feedback,
@@ -149,11 +149,7 @@ class RepaymentPlanAdmin(DetailActionsMixin, admin.ModelAdmin):
         if loan is None and feedback is not None:
             loan = feedback.loan
         customer = loan.customer if loan else (feedback.customer if feedback else None)
-        loans = (
-            list(customer.loans.filter(status__in=(LoanStatus.OVERDUE, LoanStatus.IN_PLAN)))
-            if customer
-            else []
-        )
+        loans = list(customer.loans.filter(status__in=OPEN_LOAN_STATUSES)) if customer else []
         form = PlanDraftForm(request.POST or None)
         schedule, error = [], ""
         if request.method == "POST" and loan is None:

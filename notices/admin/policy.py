@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ..models import (
     ContactPolicy,
     ForbiddenExpression,
 )
+from ..policy import environment_differences
 from ..services.configuration import (
     contact_policy_update,
     forbidden_expression_delete,
@@ -30,6 +32,24 @@ class ContactPolicyAdmin(admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         policy = ContactPolicy.current()
         return HttpResponseRedirect(reverse("admin:notices_contactpolicy_change", args=[policy.pk]))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "GET":
+            policy = ContactPolicy.current()
+            for name, environment, stored in environment_differences(policy):
+                messages.info(
+                    request,
+                    gettext(
+                        "%(field)s: the environment says %(environment)s, this policy says %(stored)s. "
+                        "The policy applies; the environment only sets its first values."
+                    )
+                    % {
+                        "field": ContactPolicy._meta.get_field(name).verbose_name,
+                        "environment": environment,
+                        "stored": stored,
+                    },
+                )
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def has_add_permission(self, request):
         return False

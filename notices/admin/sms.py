@@ -13,6 +13,7 @@ from core.changelists import EstimatedCountPaginator, PeriodProbingQuerySet
 from core.exceptions import ServiceError
 from core.pii import mask_text, show_mobile
 from customers.models import Loan
+from customers.selectors import customers_matching
 
 from ..models import (
     CollectionStage,
@@ -203,8 +204,6 @@ class SmsMessageAdmin(ViewerMixin, ReadOnlyMixin, admin.ModelAdmin):
         return f"#{obj.batch_id}" if obj.batch_id else "—"
 
     def get_search_results(self, request, queryset, search_term):
-        from customers.admin import customers_matching
-
         term = search_term.strip()
         if not term:
             return queryset, False

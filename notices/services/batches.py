@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from core.audit import audit_record
 from core.exceptions import ServiceError
 from core.transitions import status_transition
-from customers.models import Customer, Loan, LoanStatus, PhoneProblem
+from customers.models import OPEN_LOAN_STATUSES, Customer, Loan, LoanStatus
 
 from ..models import (
     LIVE_STATUSES,
@@ -36,7 +36,9 @@ from ..models import (
     SmsTemplateVersion,
     TemplatePurpose,
 )
-from ..rendering import LoanFacts, notice_context, render, segments, with_signature
+from ..outbox import compose, wake
+from ..policy import CUSTOMER_FACTS, CustomerFacts, contact_exclusion
+from ..rendering import LoanFacts, notice_context
 from .templates import template_current_version
 
 APPROVE_PERMISSION = "notices.approve_noticebatch"
@@ -48,28 +50,6 @@ OPEN_BATCH_STATUSES = (
     BatchStatus.SENDING,
     BatchStatus.DONE,
 )
-
-# The customer facts the batch decides on (read with each loan, in this order).
-_CUSTOMER_FIELDS = (
-    "name",
-    "id_number",
-    "mobile",
-    "phone_problem",
-    "do_not_contact",
-    "do_not_contact_until",
-    "deceased",
-    "disputed",
-    "sms_stopped",
-)
-
-PHONE_REASONS = {
-    PhoneProblem.MISSING: ExclusionReason.PHONE_MISSING,
-    PhoneProblem.INVALID: ExclusionReason.PHONE_INVALID,
-    PhoneProblem.NOT_MOBILE: ExclusionReason.PHONE_LANDLINE,
-    PhoneProblem.SHARED: ExclusionReason.PHONE_SHARED,
-    PhoneProblem.WRONG_NUMBER: ExclusionReason.PHONE_WRONG,
-}
-
 
 # --- Choosing words -------------------------------------------------------------------
 
@@ -143,7 +123,7 @@ def _overdue_loans(as_of: datetime.date) -> Iterator[tuple[dict, list[_Loan]]]:
     """Overdue loans grouped by customer, streamed in customer order."""
     rows = (
         Loan.objects.filter(
-            status__in=(LoanStatus.OVERDUE, LoanStatus.IN_PLAN),
+            status__in=OPEN_LOAN_STATUSES,
             overdue_since__isnull=False,
             overdue_since__lt=as_of,
         )
@@ -155,7 +135,7 @@ def _overdue_loans(as_of: datetime.date) -> Iterator[tuple[dict, list[_Loan]]]:
             "overdue_amount",
             "overdue_since",
             "status",
-            *(f"customer__{field}" for field in _CUSTOMER_FIELDS),
+            *(f"customer__{field}" for field in CUSTOMER_FACTS),
         )
     )
     current_id, customer, loans = None, None, []
@@ -165,8 +145,7 @@ def _overdue_loans(as_of: datetime.date) -> Iterator[tuple[dict, list[_Loan]]]:
             if loans:
                 yield customer, loans
             current_id, loans = customer_id, []
-            customer = dict(zip(_CUSTOMER_FIELDS, cust, strict=True))
-            customer["id"] = customer_id
+            customer = CustomerFacts(customer_id, *cust)
         loans.append(_Loan(pk, account, customer_id, amount, since, status, (as_of - since).days))
     if loans:
         yield customer, loans
@@ -214,24 +193,6 @@ def _is_due(loan: _Loan, last: dict, as_of: datetime.date) -> bool:
     if previous < entered:  # notified in an earlier overdue episode
         return True
     return bool(stage.cadence_days) and (as_of - previous).days >= stage.cadence_days
-
-
-def _customer_reason(customer: dict, as_of: datetime.date) -> str | None:
-    if customer["deceased"]:
-        return ExclusionReason.DECEASED
-    if customer["disputed"]:
-        return ExclusionReason.DISPUTED
-    if customer["do_not_contact"] and (
-        customer["do_not_contact_until"] is None or as_of <= customer["do_not_contact_until"]
-    ):
-        return ExclusionReason.DO_NOT_CONTACT
-    if customer["sms_stopped"]:
-        return ExclusionReason.STOP_REQUEST
-    if customer["phone_problem"]:
-        return PHONE_REASONS.get(customer["phone_problem"], ExclusionReason.PHONE_INVALID)
-    if not customer["mobile"]:
-        return ExclusionReason.PHONE_MISSING
-    return None
 
 
 def _honorific(name: str, id_number: str) -> str:
@@ -369,20 +330,20 @@ class _Writer:
         )
         self._maybe_flush()
 
-    def notice(self, customer: dict, loans: list[_Loan]) -> None:
+    def notice(self, customer: CustomerFacts, loans: list[_Loan]) -> None:
         lead = max(loans, key=lambda x: (x.days, x.amount, x.account))
         template, version = lead.stage.pick(lead.account)
         context = notice_context(
-            honorific_name=_honorific(customer["name"], customer["id_number"]),
+            honorific_name=_honorific(customer.name, customer.id_number),
             loans=[LoanFacts(x.account, x.amount, x.since, x.days) for x in loans],
             as_of=self.as_of,
         )
-        body = with_signature(render(version.body, context))
+        composed = compose(version.body, context)
         total = sum((x.amount for x in loans), Decimal("0.00"))
-        key = f"n-{self.batch.pk}-{customer['id']}"
+        key = f"n-{self.batch.pk}-{customer.id}"
         self.rows.append(
             _MessageRow(
-                customer_id=customer["id"],
+                customer_id=customer.id,
                 loan_id=lead.id,
                 stage_id=lead.stage.stage.pk,
                 overdue_total=total,
@@ -392,16 +353,16 @@ class _Writer:
                 template_id=template.pk,
                 template_version_id=version.pk,
                 variant=template.variant,
-                phone=customer["mobile"],
-                body=body,
-                segments=segments(body),
+                phone=customer.mobile,
+                body=composed.body,
+                segments=composed.segments,
                 loan_count=len(loans),
-                dedupe_key=f"notice:{customer['id']}:{self.as_of.isoformat()}",
+                dedupe_key=f"notice:{customer.id}:{self.as_of.isoformat()}",
             )
         )
         self.covered[key] = loans
         self.message_count += 1
-        self.customers.add(customer["id"])
+        self.customers.add(customer.id)
         self.loan_count += len(loans)
         self.total += total
         self._maybe_flush()
@@ -487,8 +448,8 @@ def batch_generate(*, as_of: datetime.date, user=None) -> NoticeBatch:
                         due.append(loan)
                 if not due:
                     continue
-                reason = _customer_reason(customer, as_of)
-                if reason is None and customer["id"] in capped:
+                reason = contact_exclusion(customer, as_of)
+                if reason is None and customer.id in capped:
                     reason = ExclusionReason.DAILY_CAP
                 if reason is not None:
                     for loan in due:
@@ -545,8 +506,7 @@ def _plan_reminders(batch: NoticeBatch, as_of: datetime.date, writer: _Writer) -
         customer = loan.customer
         if f"plan:m:{plan.pk}:{installment.seq}" in live or customer.pk in writer.customers:
             continue  # already reminded, or already getting a message today
-        facts = {field: getattr(customer, field) for field in _CUSTOMER_FIELDS}
-        if _customer_reason(facts, as_of) is not None:
+        if contact_exclusion(customer, as_of) is not None:
             continue
         _plan_message(
             plan=plan,
@@ -661,7 +621,7 @@ def batch_approve(*, batch: NoticeBatch, user) -> NoticeBatch:
             to_state=BatchStatus.APPROVED,
             note=batch.content_hash,
         )
-        transaction.on_commit(lambda: _wake_sender(batch.pk))
+        wake(reason=f"batch {batch.pk} approved")
     return batch
 
 
@@ -737,10 +697,3 @@ def batch_cancel(*, batch: NoticeBatch, user, reason: str = "") -> NoticeBatch:
             note=reason,
         )
     return batch
-
-
-def _wake_sender(batch_id: int) -> None:
-    """Approval has committed: ask a worker to send (the outbox is the database)."""
-    from ..tasks import wake_sender  # tasks imports this module: import at call time
-
-    wake_sender(reason=f"batch {batch_id} approved")

@@ -11,7 +11,8 @@ from django.utils.translation import gettext as _
 
 from core.audit import audit_record
 from core.exceptions import ServiceError
-from customers.models import Customer, Loan, LoanStatus, PhoneProblem
+from customers.models import OPEN_LOAN_STATUSES, Customer, Loan
+from customers.services.customers import customer_phone_flag_wrong, customer_sms_stop
 
 from ..models import (
     OPEN_FEEDBACK,
@@ -22,12 +23,12 @@ from ..models import (
     FeedbackStatus,
     InboundMessage,
     KeywordRule,
-    MessageStatus,
     SmsMessage,
     SmsTemplate,
     TemplatePurpose,
 )
-from ..rendering import bank_context, render, segments, text_problems, with_signature
+from ..outbox import compose, message_add
+from ..rendering import bank_context, text_problems
 
 WORKDAY_START = datetime.time(9, 0)
 LATIN = re.compile(r"^[A-Za-z0-9]+$")
@@ -96,7 +97,7 @@ def sla_state(feedback: Feedback, now: datetime.datetime | None = None) -> str:
 def _single_overdue_loan(customer: Customer | None) -> Loan | None:
     if customer is None:
         return None
-    loans = list(customer.loans.filter(status__in=(LoanStatus.OVERDUE, LoanStatus.IN_PLAN))[:2])
+    loans = list(customer.loans.filter(status__in=OPEN_LOAN_STATUSES)[:2])
     return loans[0] if len(loans) == 1 else None
 
 
@@ -105,33 +106,18 @@ def _apply_effects(feedback: Feedback, user) -> None:
     customer = feedback.customer
     if customer is None:
         return
-    if (
-        feedback.category == FeedbackCategory.WRONG_NUMBER
-        and customer.phone_problem != PhoneProblem.WRONG_NUMBER
-    ):
-        Customer.objects.filter(pk=customer.pk).update(
-            phone_problem=PhoneProblem.WRONG_NUMBER, updated_at=timezone.now()
-        )
-        audit_record(
-            actor=user,
-            action="customer.phone_flagged",
-            obj=customer,
-            from_state=customer.phone_problem or "ok",
-            to_state=PhoneProblem.WRONG_NUMBER,
+    if feedback.category == FeedbackCategory.WRONG_NUMBER:
+        customer_phone_flag_wrong(
+            customer=customer,
+            user=user,
             note=_("Reply says wrong number (feedback #%(id)s)") % {"id": feedback.pk},
         )
-        customer.phone_problem = PhoneProblem.WRONG_NUMBER
-    if feedback.category == FeedbackCategory.STOP_REQUEST and not customer.sms_stopped:
-        Customer.objects.filter(pk=customer.pk).update(sms_stopped=True, updated_at=timezone.now())
-        audit_record(
-            actor=user,
-            action="customer.sms_stopped",
-            obj=customer,
-            from_state="sms",
-            to_state="stopped",
+    if feedback.category == FeedbackCategory.STOP_REQUEST:
+        customer_sms_stop(
+            customer=customer,
+            user=user,
             note=_("Reply asks to stop SMS (feedback #%(id)s)") % {"id": feedback.pk},
         )
-        customer.sms_stopped = True
 
 
 def _create(**fields) -> Feedback:
@@ -322,74 +308,31 @@ def feedback_reply(
             "customer_name": customer.honorific_name,
             "loan_tail": loan.loan_tail if loan else "",
         }
-        body = with_signature(render(version.body, context))
+        composed = compose(version.body, context)
     else:
         version = None
-        body = with_signature(text)
-    if len(body.strip()) <= len(with_signature("")):
+        composed = compose(text)
+    body = composed.body
+    if len(body.strip()) <= len(compose("").body):
         raise ServiceError(_("The reply is empty."), code="empty")
     problems = text_problems(body)
     if problems:
         raise ServiceError(" ".join(problems), code="lint")
     with transaction.atomic():
-        message = SmsMessage.objects.create(
-            purpose=TemplatePurpose.FEEDBACK_REPLY,
+        message = message_add(
             customer=customer,
+            purpose=TemplatePurpose.FEEDBACK_REPLY,
+            composed=composed,
+            idempotency_key=f"r-{feedback.pk}-{timezone.now().strftime('%Y%m%d%H%M%S%f')}",
             loan=feedback.loan,
             template=template,
             template_version=version,
-            phone=customer.mobile,
-            body=body,
-            segments=segments(body),
-            status=MessageStatus.QUEUED,
-            idempotency_key=f"r-{feedback.pk}-{timezone.now().strftime('%Y%m%d%H%M%S%f')}",
             feedback=feedback,
-            created_by=user,
+            user=user,
         )
         if feedback.status == FeedbackStatus.NEW:
             Feedback.objects.filter(pk=feedback.pk).update(
                 status=FeedbackStatus.IN_PROGRESS, assignee=feedback.assignee or user
             )
         audit_record(actor=user, action="feedback.reply", obj=feedback, note=body)
-        from ..tasks import wake_sender
-
-        transaction.on_commit(lambda: wake_sender(reason="reply"))
     return message
-
-
-def customer_phone_verify(*, customer: Customer, user) -> Customer:
-    """Staff confirmed the mobile belongs to the customer: notices may go to it again."""
-    with transaction.atomic():
-        moved = Customer.objects.filter(pk=customer.pk, phone_problem=PhoneProblem.WRONG_NUMBER).update(
-            phone_problem=PhoneProblem.NONE, updated_at=timezone.now()
-        )
-        if not moved:
-            raise ServiceError(_("This number is not flagged as a wrong number."), code="wrong_state")
-        audit_record(
-            actor=user,
-            action="customer.phone_verified",
-            obj=customer,
-            from_state="wrong_number",
-            to_state="ok",
-        )
-    customer.refresh_from_db()
-    return customer
-
-
-def customer_sms_resume(*, customer: Customer, user, note: str = "") -> Customer:
-    """Staff decided SMS may go to this customer again after a stop request."""
-    with transaction.atomic():
-        if not Customer.objects.filter(pk=customer.pk, sms_stopped=True).update(
-            sms_stopped=False, updated_at=timezone.now()
-        ):
-            raise ServiceError(_("SMS are not stopped for this customer."), code="wrong_state")
-        audit_record(
-            actor=user,
-            action="customer.sms_resumed",
-            obj=customer,
-            from_state="stopped",
-            to_state="sms",
-            note=note,
-        )
-    customer.refresh_from_db()
-    return customer

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from core.audit import audit_record
 from core.exceptions import ServiceError
 from core.transitions import status_transition
-from customers.models import Loan, LoanStatus
+from customers.models import OPEN_LOAN_STATUSES, Loan, LoanStatus
 
 from ..models import (
     Feedback,
@@ -31,7 +31,8 @@ from ..models import (
     SmsTemplate,
     TemplatePurpose,
 )
-from ..rendering import bank_context, money, render, segments, short_date, with_signature
+from ..outbox import compose, message_add
+from ..rendering import bank_context, money, short_date
 
 APPROVE_PERMISSION = "notices.approve_repaymentplan"
 CENT = Decimal("0.01")
@@ -123,7 +124,7 @@ def plan_draft(
     note: str = "",
 ) -> RepaymentPlan:
     """A plan waiting for a supervisor's approval."""
-    if loan.status not in (LoanStatus.OVERDUE, LoanStatus.IN_PLAN):
+    if loan.status not in OPEN_LOAN_STATUSES:
         raise ServiceError(_("Only an overdue loan can get a repayment plan."), code="not_overdue")
     try:
         with transaction.atomic():
@@ -273,31 +274,22 @@ def _plan_message(
         "first_due_date": short_date(installment.due_date),
         "first_due_amount": money(installment.amount),
     }
-    body = with_signature(render(version.body, context))
     kind = "c" if purpose == TemplatePurpose.PLAN_CONFIRMATION else "m"
-    message = SmsMessage.objects.create(
-        batch=batch,
-        purpose=purpose,
+    return message_add(
         customer=customer,
+        purpose=purpose,
+        composed=compose(version.body, context),
+        idempotency_key=f"{kind}-{plan.pk}-{installment.seq}",
+        dedupe_key=f"plan:{kind}:{plan.pk}:{installment.seq}",
+        status=status,
         loan=loan,
         template=template,
         template_version=version,
-        variant=template.variant,
-        phone=customer.mobile,
-        body=body,
-        segments=segments(body),
-        overdue_total=installment.amount,
-        status=status,
-        idempotency_key=f"{kind}-{plan.pk}-{installment.seq}",
-        dedupe_key=f"plan:{kind}:{plan.pk}:{installment.seq}",
+        batch=batch,
         plan=plan,
-        created_by=user if getattr(user, "pk", None) else None,
+        user=user,
+        overdue_total=installment.amount,
     )
-    if status == MessageStatus.QUEUED:
-        from ..tasks import wake_sender
-
-        transaction.on_commit(lambda: wake_sender(reason="plan"))
-    return message
 
 
 # --- Progress from the imports --------------------------------------------------------

@@ -22,8 +22,9 @@ from django.utils.translation import gettext as _
 
 from core.audit import audit_record
 from core.exceptions import ServiceError
-from customers.models import Customer, Loan, LoanStatus
+from customers.models import OPEN_LOAN_STATUSES, Loan
 
+from .. import outbox
 from ..backends import get_backend
 from ..backends.base import Outcome, Outgoing, RemoteState, Sending, SendResult
 from ..models import (
@@ -38,61 +39,22 @@ from ..models import (
     SmsMessage,
     TemplatePurpose,
 )
-from ..rendering import BRACE, TOKEN, active_forbidden_phrases, forbidden_phrases_in
+from ..policy import (
+    CAPPED_PURPOSES,
+    DATED_PURPOSES,
+    CancelCode,
+    content_problem,
+    in_contact_window,
+    send_problem,
+)
+from ..rendering import active_forbidden_phrases, forbidden_phrases_in
 
 log = logging.getLogger(__name__)
-
-# Purposes the per-customer daily cap applies to (replies and confirmations answer the
-# customer and are never held back by it).
-CAPPED_PURPOSES = (TemplatePurpose.OVERDUE_NOTICE, TemplatePurpose.PLAN_REMINDER, TemplatePurpose.EDUCATION)
-OPEN_LOAN_STATUSES = (LoanStatus.OVERDUE, LoanStatus.IN_PLAN)
-
-
-class CancelCode:
-    PAID_SINCE = "paid_since"
-    NOT_CONTACTABLE = "not_contactable"
-    PHONE_CHANGED = "phone_changed"
-    DAILY_CAP = "daily_cap"
-    CANCELLED_BY_USER = "cancelled_by_user"
-    # The final content guard (_content_problem): what would go out is not lawful as is.
-    NO_SIGNATURE = "no_signature"
-    FORBIDDEN_EXPRESSION = "forbidden_expression"
-    PLACEHOLDER_LEFT = "placeholder_left"
-    # A notice whose amounts are days old (e.g. after a gateway outage) expires unsent.
-    STALE = "stale"
-
-
-# Purposes whose text quotes the overdue book of the day they were made.
-DATED_PURPOSES = (TemplatePurpose.OVERDUE_NOTICE, TemplatePurpose.PLAN_REMINDER)
 
 
 def current_time() -> datetime.datetime:
     """Now (a seam for tests of the contact window)."""
     return timezone.now()
-
-
-# --- The contact window ---------------------------------------------------------------
-
-
-def in_contact_window(moment: datetime.datetime, policy: ContactPolicy) -> bool:
-    local = timezone.localtime(moment).time()
-    start, end = policy.window_start, policy.window_end
-    if start <= end:
-        return start <= local < end
-    return local >= start or local < end  # a window across midnight
-
-
-def next_window_opening(moment: datetime.datetime, policy: ContactPolicy) -> datetime.datetime:
-    """When sending may next start (now if the window is open)."""
-    if in_contact_window(moment, policy):
-        return moment
-    local = timezone.localtime(moment)
-    opening = local.replace(
-        hour=policy.window_start.hour, minute=policy.window_start.minute, second=0, microsecond=0
-    )
-    if opening <= local:
-        opening += datetime.timedelta(days=1)
-    return opening
 
 
 # --- Rate limit across workers --------------------------------------------------------
@@ -225,33 +187,6 @@ def _sent_today(customer_ids: set[int], now: datetime.datetime) -> Counter:
     )
 
 
-def _contact_problem(customer: Customer, phone: str, today: datetime.date) -> str | None:
-    if (
-        customer.deceased
-        or customer.disputed
-        or customer.do_not_contact_on(today)
-        or getattr(customer, "sms_stopped", False)
-    ):
-        return CancelCode.NOT_CONTACTABLE
-    if customer.phone_problem or not customer.mobile:
-        return CancelCode.NOT_CONTACTABLE
-    if customer.mobile != phone:
-        return CancelCode.PHONE_CHANGED
-    return None
-
-
-def _content_problem(body: str, phrases: list[str]) -> str | None:
-    """The last look at the text itself, whatever made it (notice, reply, plan message):
-    the bank's signature leads it, no forbidden expression (today's list), no placeholder."""
-    if not body.strip().startswith(settings.SMS_SIGNATURE):
-        return CancelCode.NO_SIGNATURE
-    if forbidden_phrases_in(body, phrases):
-        return CancelCode.FORBIDDEN_EXPRESSION
-    if TOKEN.search(body) or BRACE.search(body):
-        return CancelCode.PLACEHOLDER_LEFT
-    return None
-
-
 def _recheck(
     messages: list[SmsMessage],
     policy: ContactPolicy,
@@ -278,9 +213,9 @@ def _recheck(
     ok, cancel, later = [], {}, []
     oldest = today - datetime.timedelta(days=policy.batch_max_age_days + 1)
     for message in messages:
-        code = _contact_problem(message.customer, message.phone, today)
+        code = send_problem(message.customer, message.phone, today)
         if code is None:
-            code = _content_problem(message.body, phrases)
+            code = content_problem(message.body, phrases)
         if (
             code is None
             and message.purpose in DATED_PURPOSES
@@ -513,9 +448,7 @@ def sending_sweep(*, now: datetime.datetime | None = None, limit: int = 500, wak
     batches_finish()
     policy = ContactPolicy.current()
     if wake and in_contact_window(now, policy) and _claimable(now).exists():
-        from ..tasks import wake_sender
-
-        wake_sender(reason="sweep")
+        outbox.senders_queue("sweep")
         stats["woken"] += 1
     return stats
 
@@ -643,9 +576,7 @@ def message_retry(*, message: SmsMessage, user) -> SmsMessage:
             from_state=MessageStatus.FAILED,
             to_state=MessageStatus.QUEUED,
         )
-        from ..tasks import wake_sender
-
-        transaction.on_commit(lambda: wake_sender(reason="retry"))
+        outbox.wake(reason="retry")
     message.refresh_from_db()
     return message
 

@@ -11,10 +11,11 @@ from django.utils import timezone
 from customers.models import Customer, PhoneProblem
 from notices.backends import locmem
 from notices.models import ForbiddenExpression, MessageStatus, PlanKind, SmsMessage, TemplatePurpose
+from notices.policy import CancelCode
 from notices.services import batch_approve, batch_generate
 from notices.services.feedback import feedback_record, feedback_reply
 from notices.services.plans import plan_approve, plan_draft, plan_schedule
-from notices.services.sending import CancelCode, sender_run
+from notices.services.sending import sender_run
 from tests.factories import CustomerFactory, LoanFactory, staff_user, supervisor_user
 
 pytestmark = pytest.mark.django_db

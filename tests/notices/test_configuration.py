@@ -76,3 +76,15 @@ def test_an_answer_by_time_change_is_audited(admin_client):
     )
     assert response.status_code == 302, response.content.decode()[:500]
     assert AuditEvent.objects.filter(action="feedback_sla.change", to_state__startswith="6h").exists()
+
+
+def test_the_policy_page_says_when_the_environment_disagrees_with_the_stored_policy(admin_client, settings):
+    from notices.models import ContactPolicy
+
+    policy = ContactPolicy.current()
+    settings.SMS_RATE_LIMIT = policy.rate_limit + 25
+    page = admin_client.get(f"/admin/notices/contactpolicy/{policy.pk}/change/").content.decode()
+    assert f"{policy.rate_limit + 25}" in page and "环境" in page
+    settings.SMS_RATE_LIMIT = policy.rate_limit
+    page = admin_client.get(f"/admin/notices/contactpolicy/{policy.pk}/change/").content.decode()
+    assert "环境" not in page

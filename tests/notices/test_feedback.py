@@ -8,6 +8,7 @@ from django.utils import timezone
 from core.exceptions import ServiceError
 from core.models import AuditEvent
 from customers.models import LoanStatus, PhoneProblem
+from customers.services import customer_phone_verify, customer_sms_resume
 from notices.models import (
     Feedback,
     FeedbackCategory,
@@ -19,8 +20,6 @@ from notices.models import (
 )
 from notices.services.feedback import (
     add_working_days,
-    customer_phone_verify,
-    customer_sms_resume,
     feedback_classify,
     feedback_record,
     feedback_reply,

@@ -73,7 +73,7 @@ def _queued_batch(n: int, monkeypatch) -> NoticeBatch:
         for i, c in enumerate(customers)
     )
     batch = batch_generate(as_of=today)
-    monkeypatch.setattr("notices.services.batches._wake_sender", lambda batch_id: None)
+    monkeypatch.setattr("notices.outbox.senders_queue", lambda reason: None)
     batch_approve(batch=batch, user=supervisor_user(username="approver"))
     assert SmsMessage.objects.filter(batch=batch, status=MessageStatus.QUEUED).count() == n
     return batch
@@ -120,7 +120,7 @@ def _wake(env) -> None:
             "manage.py",
             "shell",
             "-c",
-            "from notices.tasks import wake_sender; wake_sender(reason='test')",
+            "from notices.outbox import wake; wake(reason='test')",
         ],
         cwd=ROOT,
         env=env,

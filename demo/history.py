@@ -27,7 +27,8 @@ from notices.models import (
     SmsTemplate,
     SmsTemplateVersion,
 )
-from notices.rendering import LoanFacts, notice_context, render, segments, with_signature
+from notices.outbox import compose
+from notices.rendering import LoanFacts, notice_context
 
 REPLIES = [
     ("我想分期，这个月手头紧", None),
@@ -132,7 +133,7 @@ def _past_notices(today: datetime.date, rng: random.Random, approver) -> None:
                 ],
                 as_of=day,
             )
-            body = with_signature(render(version.body, context))
+            composed = compose(version.body, context)
             roll = rng.random()
             status = (
                 MessageStatus.DELIVERED
@@ -152,8 +153,8 @@ def _past_notices(today: datetime.date, rng: random.Random, approver) -> None:
                 template_version=version,
                 variant=template.variant,
                 phone=customer.mobile,
-                body=body,
-                segments=segments(body),
+                body=composed.body,
+                segments=composed.segments,
                 overdue_total=loan.overdue_amount or Decimal("800.00"),
                 days_overdue=days,
                 status=status,
@@ -197,9 +198,9 @@ def _past_notices(today: datetime.date, rng: random.Random, approver) -> None:
 
 
 def _exclusion(customer: Customer, day: datetime.date) -> str:
-    from notices.services.batches import _CUSTOMER_FIELDS, _customer_reason
+    from notices.policy import contact_exclusion
 
-    return _customer_reason({f: getattr(customer, f) for f in _CUSTOMER_FIELDS}, day) or "phone_invalid"
+    return contact_exclusion(customer, day) or "phone_invalid"
 
 
 def _settled_loan(customer: Customer, since: datetime.date, rng: random.Random) -> Loan:

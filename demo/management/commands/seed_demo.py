@@ -101,7 +101,7 @@ class Command(BaseCommand):
             self._users(password)
             created = self._book(options["customers"])
         if not options["no_history"]:
-            from core.demo import demo_history
+            from demo.history import demo_history
 
             demo_history()
         self.stdout.write(
