@@ -356,6 +356,10 @@ LIVE_STATUSES = (
 )
 
 
+# Messages the gateway was handed (or may have been): only these may take a receipt.
+HANDED_TO_GATEWAY = (MessageStatus.SENDING, MessageStatus.SENT, MessageStatus.UNKNOWN)
+
+
 class ExclusionReason(models.TextChoices):
     DO_NOT_CONTACT = "do_not_contact", _("do not contact")
     DECEASED = "deceased", _("deceased")
@@ -909,3 +913,105 @@ class RateWindow(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+# --- Carrier links: parts, binds, long replies ----------------------------------------
+
+
+class PartStatus(models.TextChoices):
+    SUBMITTED = "submitted", _("submitted")
+    DELIVERED = "delivered", _("delivered")
+    FAILED = "failed", _("failed")
+
+
+class MessagePart(models.Model):
+    """One SMS of a message as a carrier link submitted it, with the peer's id for it.
+
+    Receipts over a link name the part (SMPP message_id, CMPP Msg_Id), never the message:
+    a message is delivered when every part is, failed when any part fails.
+    """
+
+    message = models.ForeignKey(
+        SmsMessage, verbose_name=_("message"), on_delete=models.CASCADE, related_name="parts"
+    )
+    seq = models.PositiveSmallIntegerField(_("part"))
+    total = models.PositiveSmallIntegerField(_("of"))
+    link = models.CharField(_("link"), max_length=10)  # smpp, cmpp
+    provider_id = models.CharField(_("gateway part id"), max_length=64)
+    status = models.CharField(
+        _("status"), max_length=12, choices=PartStatus.choices, default=PartStatus.SUBMITTED
+    )
+    stat = models.CharField(_("receipt state"), max_length=20, blank=True)
+    err = models.CharField(_("receipt error"), max_length=20, blank=True)
+    submitted_at = models.DateTimeField(_("submitted"))
+    done_at = models.DateTimeField(_("done"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("message part")
+        verbose_name_plural = _("message parts")
+        ordering = ["message", "seq"]
+        constraints = [models.UniqueConstraint(fields=["message", "seq"], name="messagepart_seq_unique")]
+        indexes = [models.Index(fields=["link", "provider_id"], name="messagepart_provider")]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} {self.seq}/{self.total} · {self.provider_id}"
+
+
+class LinkSlot(models.Model):
+    """One bind (SMPP) or connection (CMPP) a link process may hold: at most SMS_SMPP_BINDS /
+    SMS_CMPP_LINKS slots exist, and a process holds one only while its lease is fresh.
+    Also what the administrators' dashboard shows of the connection."""
+
+    link = models.CharField(_("link"), max_length=10)
+    slot = models.PositiveSmallIntegerField(_("slot"))
+    holder = models.CharField(_("held by"), max_length=120, blank=True)
+    lease_until = models.DateTimeField(_("lease until"), null=True, blank=True)
+    connected_since = models.DateTimeField(_("connected since"), null=True, blank=True)
+    window = models.PositiveSmallIntegerField(_("window"), default=0)
+    in_flight = models.PositiveSmallIntegerField(_("in flight"), default=0)
+    submitted = models.PositiveBigIntegerField(_("parts submitted"), default=0)
+    throttled = models.PositiveBigIntegerField(_("throttled answers"), default=0)
+    rate = models.FloatField(_("parts per second"), default=0)
+    last_error = models.CharField(_("last error"), max_length=255, blank=True)
+    last_error_at = models.DateTimeField(_("last error at"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("link slot")
+        verbose_name_plural = _("link slots")
+        ordering = ["link", "slot"]
+        constraints = [models.UniqueConstraint(fields=["link", "slot"], name="linkslot_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.link}#{self.slot}"
+
+
+class InboundPart(models.Model):
+    """One part of a long message a customer sent over a link, kept until all have come.
+
+    Parts may arrive on different binds or processes, in any order, twice: the unique
+    constraint keeps one of each while the message is incomplete."""
+
+    link = models.CharField(_("link"), max_length=10)
+    sender = models.CharField(_("from"), max_length=32)
+    reference = models.PositiveIntegerField(_("reference"))
+    total = models.PositiveSmallIntegerField(_("of"))
+    seq = models.PositiveSmallIntegerField(_("part"))
+    text = models.TextField(_("text"))
+    raw = models.JSONField(_("as received"), default=dict)
+    received_at = models.DateTimeField(_("received"), auto_now_add=True)
+    assembled_at = models.DateTimeField(_("assembled"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("inbound part")
+        verbose_name_plural = _("inbound parts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["link", "sender", "reference", "total", "seq"],
+                condition=Q(assembled_at__isnull=True),
+                name="inboundpart_open_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sender} {self.reference}:{self.seq}/{self.total}"

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django_q.tasks import async_task
 
+from .backends import get_backend
 from .models import MessageStatus, SmsMessage
 from .rendering import render, segments, with_signature
 
@@ -94,6 +95,10 @@ def wake(*, reason: str) -> None:
 
 
 def senders_queue(reason: str) -> None:
-    """Queue sender tasks now (the sweep, which has no transaction to wait for)."""
+    """Queue sender tasks now (the sweep, which has no transaction to wait for).
+
+    Not for a carrier link: its process polls the outbox itself."""
+    if get_backend().link:
+        return
     for _ in range(max(1, settings.SMS_SENDER_TASKS)):
         async_task("notices.tasks.send_queued", task_name=f"send: {reason}"[:100], group="sending")

@@ -18,6 +18,8 @@ SHORT_NAMES = {
     "locmem": "notices.backends.locmem.LocmemBackend",
     "file": "notices.backends.file.FileBackend",
     "http": "notices.backends.http.HttpBackend",
+    "smpp": "notices.backends.links.SmppBackend",
+    "cmpp": "notices.backends.links.CmppBackend",
 }
 
 

@@ -50,6 +50,7 @@ class BaseSmsBackend:
     """A gateway. `send` must never raise for gateway trouble: it returns an outcome."""
 
     name = "base"
+    link = False  # a carrier link: sent by `manage.py sms_link`, not by the task queue
     concurrency = 1
     _pool: ThreadPoolExecutor | None = None
     _pool_pid = 0

@@ -66,6 +66,10 @@ class ReceiptEvent:
     submitted_at: datetime.datetime | None = None
     done_at: datetime.datetime | None = None
     raw: dict = field(default_factory=dict)  # JSON-safe: bytes as hex, text without NUL
+    # Where the peer says, the handset the report is about and the start of the part's
+    # text (SMPP's "text:" field): how a part whose submit was never answered is found.
+    recipient: str = ""
+    text: str = ""
 
     @property
     def delivered(self) -> bool:

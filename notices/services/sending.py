@@ -244,6 +244,33 @@ def _recheck(
     return ok, cancel, later
 
 
+def claim_checked(
+    *,
+    limit: int,
+    now: datetime.datetime,
+    policy: ContactPolicy,
+    in_flight: Counter | None = None,
+    stats: Counter,
+) -> tuple[list[SmsMessage], list[SmsMessage], int]:
+    """Claim up to `limit` due messages and look at each again just before it goes:
+    cancel what may no longer go (with the reason), give back what must wait.
+
+    Returns (claimed, to send, how many were given back); the sender and the carrier
+    links both send through it, so the rules are the same whatever the gateway.
+    """
+    claimed = claim_messages(limit=limit, now=now)
+    if not claimed:
+        return [], [], 0
+    to_send, cancel, later = _recheck(claimed, policy, now, in_flight)
+    if cancel:
+        _cancel_claimed(cancel, now)
+        stats["cancelled"] += len(cancel)
+    if later:
+        claims_release(ids=later, now=now)
+        stats["deferred"] += len(later)
+    return claimed, to_send, len(later)
+
+
 # --- Recording results ----------------------------------------------------------------
 
 
@@ -378,7 +405,7 @@ def _cancel_claimed(cancel: dict[int, str], now: datetime.datetime) -> None:
         )
 
 
-def _release_claimed(ids: list[int], now: datetime.datetime) -> None:
+def claims_release(*, ids: list[int], now: datetime.datetime) -> None:
     """Give claimed messages back to the queue untried (the claim's attempt is undone)."""
     SmsMessage.objects.filter(pk__in=ids, status=MessageStatus.SENDING).update(
         status=MessageStatus.QUEUED, updated_at=now, attempts=F("attempts") - 1
@@ -414,6 +441,11 @@ def reconcile_message(message: SmsMessage, *, backend=None, now: datetime.dateti
         # The gateway never received it: sending it now cannot be a duplicate.
         sending.update(status=MessageStatus.QUEUED, not_before=now, updated_at=now)
         new = MessageStatus.QUEUED
+    elif backend.link:
+        # A link process claimed it and stopped (killed, host lost) before writing what
+        # the peer answered; a carrier cannot be asked, so it is never sent again.
+        sending.update(status=MessageStatus.UNKNOWN, error_code="link_lost", updated_at=now)
+        new = MessageStatus.UNKNOWN
     elif message.reconcile_attempts >= settings.SMS_MAX_RECONCILE:
         sending.update(status=MessageStatus.UNKNOWN, error_code="unreconciled", updated_at=now)
         new = MessageStatus.UNKNOWN
@@ -447,7 +479,7 @@ def sending_sweep(*, now: datetime.datetime | None = None, limit: int = 500, wak
         stats[reconcile_message(message, backend=backend, now=now)] += 1
     batches_finish()
     policy = ContactPolicy.current()
-    if wake and in_contact_window(now, policy) and _claimable(now).exists():
+    if wake and not backend.link and in_contact_window(now, policy) and _claimable(now).exists():
         outbox.senders_queue("sweep")
         stats["woken"] += 1
     return stats
@@ -485,8 +517,11 @@ def sender_run(
     outcome reconciled with the gateway before anything else).
     """
     backend = get_backend()
-    deadline = time.monotonic() + (settings.SMS_SENDER_MAX_SECONDS if max_seconds is None else max_seconds)
     stats: Counter = Counter()
+    if backend.link:  # the link process holds the bind and sends; nothing to do here
+        stats["link_process"] += 1
+        return stats
+    deadline = time.monotonic() + (settings.SMS_SENDER_MAX_SECONDS if max_seconds is None else max_seconds)
     policy = ContactPolicy.current()
     policy_loaded = time.monotonic()
     on_the_wire: _InFlight | None = None
@@ -497,24 +532,23 @@ def sender_run(
         if not in_contact_window(now, policy):
             stats["outside_window"] += 1
             break
-        claimed = claim_messages(limit=min(settings.SMS_SENDER_CHUNK, policy.rate_limit), now=now)
+        in_flight = on_the_wire.capped_customers() if on_the_wire else None
+        claimed, to_send, deferred = claim_checked(
+            limit=min(settings.SMS_SENDER_CHUNK, policy.rate_limit),
+            now=now,
+            policy=policy,
+            in_flight=in_flight,
+            stats=stats,
+        )
         if not claimed:
             if on_the_wire:  # its results may queue messages again (unknown → never arrived)
                 done, on_the_wire = on_the_wire, None
                 done.finish(backend, stats)
                 continue
             break
-        in_flight = on_the_wire.capped_customers() if on_the_wire else None
-        to_send, cancel, later = _recheck(claimed, policy, now, in_flight)
-        if cancel:
-            _cancel_claimed(cancel, now)
-            stats["cancelled"] += len(cancel)
-        if later:
-            _release_claimed(later, now)
-            stats["deferred"] += len(later)
-            if on_the_wire:  # what they wait for: record it before they are claimed again
-                done, on_the_wire = on_the_wire, None
-                done.finish(backend, stats)
+        if deferred and on_the_wire:  # what they wait for: record it before they are claimed again
+            done, on_the_wire = on_the_wire, None
+            done.finish(backend, stats)
         while to_send:
             if on_the_wire:  # tokens taken now are spent now, not queued behind a whole chunk
                 on_the_wire.sending.wait_for_room()
