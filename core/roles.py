@@ -28,6 +28,7 @@ _STAFF_PERMS = [
     "notices.view_noticebatch",
     "notices.add_noticebatch",
     "notices.view_smsmessage",
+    "notices.view_messagepart",
     "notices.view_feedback",
     "notices.add_feedback",
     "notices.change_feedback",

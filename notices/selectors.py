@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -478,3 +479,54 @@ def customer_timeline(customer, limit: int = 200) -> list[dict]:
         )
     events.sort(key=lambda e: e["at"], reverse=True)
     return events[:limit]
+
+
+def gateway_health(now: datetime.datetime | None = None) -> dict:
+    """What the administrators see of the gateway: for a carrier link each bind (bound or
+    not, since when, window in use, throughput, last error); for any gateway the last
+    hour's sends and failures."""
+    from .backends import get_backend
+    from .models import LinkSlot, SendAttempt
+
+    now = now or timezone.now()
+    backend = get_backend()
+    slots = []
+    if backend.link:
+        held = {s.slot: s for s in LinkSlot.objects.filter(link=backend.kind, slot__lt=backend.slots)}
+        for number in range(backend.slots):
+            slot = held.get(number)
+            fresh = bool(slot and slot.holder and slot.lease_until and slot.lease_until >= now)
+            slots.append(
+                {
+                    "number": number + 1,
+                    "bound": fresh and slot.connected_since is not None,
+                    "held": fresh,
+                    "holder": slot.holder if fresh else "",
+                    "since": slot.connected_since if fresh else None,
+                    "in_flight": slot.in_flight if fresh else 0,
+                    "window": slot.window if slot else 0,
+                    "rate": round(slot.rate, 1) if fresh else 0,
+                    "submitted": slot.submitted if slot else 0,
+                    "throttled": slot.throttled if slot else 0,
+                    "last_error": slot.last_error if slot else "",
+                    "last_error_at": slot.last_error_at if slot else None,
+                }
+            )
+    hour_ago = now - datetime.timedelta(hours=1)
+    attempts = Counter(
+        SendAttempt.objects.filter(created_at__gte=hour_ago).order_by().values_list("outcome", flat=True)
+    )
+    last_failure = (
+        SendAttempt.objects.filter(created_at__gte=hour_ago, outcome__in=("failed", "retry", "unknown"))
+        .order_by("-created_at")
+        .values("created_at", "code", "detail")
+        .first()
+    )
+    return {
+        "backend": backend.name,
+        "link": backend.link,
+        "slots": slots,
+        "bound": sum(1 for s in slots if s["bound"]),
+        "attempts": dict(attempts),
+        "last_failure": last_failure,
+    }

@@ -19,12 +19,13 @@ from ..models import (
     CollectionStage,
     DeliveryReceipt,
     InboundMessage,
+    MessagePart,
     MessageStatus,
     SendAttempt,
     SmsMessage,
     SmsTemplate,
 )
-from ..services.sending import message_cancel, message_retry
+from ..services.sending import message_cancel, message_retry, message_settle
 
 
 class StageFilter(admin.SimpleListFilter):
@@ -53,6 +54,15 @@ class VariantFilter(admin.SimpleListFilter):
         return queryset.filter(variant=self.value()) if self.value() else queryset
 
 
+class MessagePartInline(ReadOnlyMixin, admin.TabularInline):
+    model = MessagePart
+    fields = ("seq", "total", "link", "provider_id", "status", "stat", "err", "submitted_at", "done_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = _("parts as the carrier took them")
+
+
 class SendAttemptInline(ReadOnlyMixin, admin.TabularInline):
     model = SendAttempt
     fields = ("created_at", "outcome", "code", "latency_ms", "detail", "backend")
@@ -73,8 +83,8 @@ class DeliveryReceiptInline(ReadOnlyMixin, admin.TabularInline):
 
 @admin.register(SmsMessage)
 class SmsMessageAdmin(ViewerMixin, ReadOnlyMixin, admin.ModelAdmin):
-    inlines = [SendAttemptInline, DeliveryReceiptInline]
-    actions = ["retry_failed", "cancel_unsent"]
+    inlines = [MessagePartInline, SendAttemptInline, DeliveryReceiptInline]
+    actions = ["retry_failed", "cancel_unsent", "settle_delivered", "settle_not_delivered"]
     list_filter = (
         "status",
         "exclusion_reason",
@@ -225,6 +235,26 @@ class SmsMessageAdmin(ViewerMixin, ReadOnlyMixin, admin.ModelAdmin):
     @admin.action(description=_("Cancel the selected messages not yet sent"), permissions=["resend"])
     def cancel_unsent(self, request, queryset):
         self._each(request, queryset, message_cancel, gettext("%(n)s message(s) cancelled."))
+
+    @admin.action(description=_("Settle the selected unknown messages as delivered"), permissions=["resend"])
+    def settle_delivered(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda **kw: message_settle(delivered=True, **kw),
+            gettext("%(n)s message(s) settled as delivered."),
+        )
+
+    @admin.action(
+        description=_("Settle the selected unknown messages as not delivered"), permissions=["resend"]
+    )
+    def settle_not_delivered(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda **kw: message_settle(delivered=False, **kw),
+            gettext("%(n)s message(s) settled as not delivered."),
+        )
 
     def _each(self, request, queryset, service, done_text):
         done, refused = 0, 0

@@ -615,6 +615,32 @@ def message_retry(*, message: SmsMessage, user) -> SmsMessage:
     return message
 
 
+def message_settle(*, message: SmsMessage, user, delivered: bool) -> SmsMessage:
+    """A supervisor settles a message whose outcome is unknown (the gateway never said,
+    and no receipt came): delivered, or not delivered. Audited; never sent again."""
+    target = MessageStatus.DELIVERED if delivered else MessageStatus.FAILED
+    now = timezone.now()
+    with transaction.atomic():
+        changes = {"status": target, "updated_at": now}
+        if delivered:
+            changes["delivered_at"] = now
+        else:
+            changes.update(failed_at=now, error_code="settled_not_delivered")
+        if not SmsMessage.objects.filter(pk=message.pk, status=MessageStatus.UNKNOWN).update(**changes):
+            raise ServiceError(
+                _("Only a message whose outcome is unknown can be settled."), code="wrong_state"
+            )
+        audit_record(
+            actor=user,
+            action="message.settle",
+            obj=message,
+            from_state=MessageStatus.UNKNOWN,
+            to_state=target,
+        )
+    message.refresh_from_db()
+    return message
+
+
 def message_cancel(*, message: SmsMessage, user) -> SmsMessage:
     """Cancel a message that has not been handed to the gateway (audited)."""
     with transaction.atomic():

@@ -118,3 +118,13 @@ def dashboard(context):
         "can_generate": user.has_perm("notices.add_noticebatch"),
         "can_export": user.has_perm("customers.export_data"),
     }
+
+
+@register.inclusion_tag("admin/notices/_gateway.html", takes_context=True)
+def gateway_health(context):
+    """The gateway's health, for the administrators who run it."""
+    from ..selectors import gateway_health as health
+
+    if not context["request"].user.has_perm("notices.change_contactpolicy"):
+        return {"show": False}
+    return {"show": True, **health()}
