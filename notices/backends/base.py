@@ -37,6 +37,13 @@ class SendResult:
     code: str = ""
     detail: str = ""
     latency_ms: int = 0
+    # Seconds the gateway asked us to wait (HTTP Retry-After), where it said.
+    retry_after: float | None = None
+
+    @property
+    def throttled(self) -> bool:
+        """The gateway is busy and refused this one for now (HTTP 429): not a failure."""
+        return self.outcome == Outcome.RETRY and (self.code == "429" or self.retry_after is not None)
 
 
 @dataclass(frozen=True)

@@ -34,43 +34,11 @@ from concurrent.futures import ThreadPoolExecutor
 from django.db import close_old_connections
 from django.utils import timezone
 
+from ..services.sending import Pace
 from .base import LinkClosed, LinkSession, PartSubmit, ReceiptEvent, SubmitResult, SubmitStatus
 from .parts import alphabet_for, split
 
 log = logging.getLogger(__name__)
-
-
-class Pace:
-    """The rate this link allows itself: the policy's limit, halved at each throttling
-    answer and won back step by step while the peer accepts (additive increase)."""
-
-    def __init__(self, limit: int):
-        self.limit = max(1, limit)
-        self.current = float(self.limit)
-        self.backoff = 0.0
-        self._last_raise = time.monotonic()
-
-    def set_limit(self, limit: int) -> None:
-        self.limit = max(1, limit)
-        self.current = min(self.current, self.limit)
-
-    def throttled(self) -> float:
-        """A refusal for now: slow down; returns how long to wait before trying again."""
-        self.current = max(1.0, self.current / 2)
-        self.backoff = min(5.0, max(0.05, self.backoff * 2 or 0.05))
-        self._last_raise = time.monotonic()
-        return self.backoff
-
-    def accepted(self) -> None:
-        self.backoff = 0.0
-        now = time.monotonic()
-        if self.current < self.limit and now - self._last_raise >= 0.25:
-            self.current = min(float(self.limit), self.current + max(1.0, self.limit / 20))
-            self._last_raise = now
-
-    @property
-    def per_second(self) -> int:
-        return max(1, int(self.current))
 
 
 _executor: ThreadPoolExecutor | None = None

@@ -80,6 +80,43 @@ def _sleep_to_next_second() -> None:
     time.sleep(max(0.001, 1.0 - (time.time() % 1.0)))
 
 
+# --- Pacing ---------------------------------------------------------------------------
+
+
+class Pace:
+    """The rate a sender allows itself: the policy's limit, halved at each "busy" answer
+    (HTTP 429, SMPP/CMPP throttling) and won back step by step while the gateway accepts
+    — so a busy gateway slows the sender down instead of parking messages for minutes."""
+
+    def __init__(self, limit: int):
+        self.limit = max(1, limit)
+        self.current = float(self.limit)
+        self.backoff = 0.0
+        self._changed = time.monotonic()
+
+    def set_limit(self, limit: int) -> None:
+        self.limit = max(1, limit)
+        self.current = min(self.current, self.limit)
+
+    def throttled(self) -> float:
+        """A refusal for now: slow down; returns how long to wait before trying again."""
+        self.current = max(1.0, self.current / 2)
+        self.backoff = min(5.0, max(0.05, self.backoff * 2))
+        self._changed = time.monotonic()
+        return self.backoff
+
+    def accepted(self) -> None:
+        self.backoff = 0.0
+        now = time.monotonic()
+        if self.current < self.limit and now - self._changed >= 0.25:
+            self.current = min(float(self.limit), self.current + max(1.0, self.limit / 20))
+            self._changed = now
+
+    @property
+    def per_second(self) -> int:
+        return max(1, int(self.current))
+
+
 # --- Claiming -------------------------------------------------------------------------
 
 
@@ -87,6 +124,21 @@ def _claimable(now: datetime.datetime):
     return SmsMessage.objects.filter(status=MessageStatus.QUEUED).filter(
         Q(not_before__isnull=True) | Q(not_before__lte=now)
     )
+
+
+SOON = datetime.timedelta(seconds=10)
+
+
+def _due_soon(now: datetime.datetime) -> float | None:
+    """Seconds until the next queued message falls due, if within SOON (e.g. refused by a
+    busy gateway a moment ago); None when nothing is due that soon."""
+    nearest = (
+        SmsMessage.objects.filter(status=MessageStatus.QUEUED, not_before__gt=now, not_before__lte=now + SOON)
+        .order_by("not_before")
+        .values_list("not_before", flat=True)
+        .first()
+    )
+    return max(0.01, (nearest - now).total_seconds()) if nearest else None
 
 
 def claim_messages(*, limit: int, now: datetime.datetime | None = None) -> list[SmsMessage]:
@@ -350,7 +402,15 @@ def _record_results(
             accepted.append((message.pk, result.provider_message_id))
             counts[MessageStatus.SENT] += 1
         else:
-            if result.outcome == Outcome.RETRY and message.attempts < settings.SMS_MAX_ATTEMPTS:
+            if result.throttled:
+                # Refused for now, not failed: back in the queue as soon as the gateway
+                # allows, and the refusal does not use up one of its attempts.
+                new = MessageStatus.QUEUED
+                wait = datetime.timedelta(seconds=min(max(result.retry_after or 1.0, 0.1), 300))
+                changes = (("status", new), ("not_before", now + wait), ("attempts", message.attempts - 1))
+                counts["throttled"] += 1
+                counts["retry_after"] = max(counts["retry_after"], int((result.retry_after or 0) * 1000))
+            elif result.outcome == Outcome.RETRY and message.attempts < settings.SMS_MAX_ATTEMPTS:
                 new = MessageStatus.QUEUED
                 changes = (("status", new), ("not_before", now + _backoff(message.attempts)))
             elif result.outcome in (Outcome.RETRY, Outcome.FAILED):
@@ -362,7 +422,7 @@ def _record_results(
                 unknown.append(message)
             changes += (("error_code", result.code), ("last_error", result.detail[:255]))
             changed.setdefault(changes, []).append(message.pk)
-            if new != MessageStatus.SENDING:
+            if new != MessageStatus.SENDING and not result.throttled:
                 counts[new] += 1
         attempts.append(
             SendAttempt(
@@ -524,10 +584,12 @@ def sender_run(
     deadline = time.monotonic() + (settings.SMS_SENDER_MAX_SECONDS if max_seconds is None else max_seconds)
     policy = ContactPolicy.current()
     policy_loaded = time.monotonic()
+    pace = Pace(policy.rate_limit)
     on_the_wire: _InFlight | None = None
     while time.monotonic() < deadline:
         if time.monotonic() - policy_loaded > 30:
             policy, policy_loaded = ContactPolicy.current(), time.monotonic()
+            pace.set_limit(policy.rate_limit)
         now = current_time()
         if not in_contact_window(now, policy):
             stats["outside_window"] += 1
@@ -543,20 +605,24 @@ def sender_run(
         if not claimed:
             if on_the_wire:  # its results may queue messages again (unknown → never arrived)
                 done, on_the_wire = on_the_wire, None
-                done.finish(backend, stats)
+                done.finish(backend, stats, pace)
+                continue
+            soon = _due_soon(now)
+            if soon is not None and time.monotonic() + soon < deadline:
+                time.sleep(soon)  # a busy gateway's refusals come back within seconds
                 continue
             break
         if deferred and on_the_wire:  # what they wait for: record it before they are claimed again
             done, on_the_wire = on_the_wire, None
-            done.finish(backend, stats)
+            done.finish(backend, stats, pace)
         while to_send:
             if on_the_wire:  # tokens taken now are spent now, not queued behind a whole chunk
                 on_the_wire.sending.wait_for_room()
-            granted = rate_acquire(key=backend.name, want=len(to_send), limit=policy.rate_limit)
+            granted = rate_acquire(key=backend.name, want=len(to_send), limit=pace.per_second)
             if not granted:
                 if on_the_wire:  # use the wait: record what is out there, then ask again
                     done, on_the_wire = on_the_wire, None
-                    done.finish(backend, stats)
+                    done.finish(backend, stats, pace)
                 else:
                     sleep()
                 continue
@@ -564,11 +630,11 @@ def sender_run(
             outgoing = [Outgoing(m.phone, m.body, m.idempotency_key) for m in part]
             done, on_the_wire = on_the_wire, _InFlight(part, backend.send_async(outgoing))
             if done:
-                done.finish(backend, stats)
+                done.finish(backend, stats, pace)
     # On an error this is not reached: a chunk left on the wire stays `sending` and the
     # sweep asks the gateway what became of it, as after a crash.
     if on_the_wire:  # time is up or the window closed
-        on_the_wire.finish(backend, stats)
+        on_the_wire.finish(backend, stats, pace)
     batches_finish()
     return stats
 
@@ -582,12 +648,19 @@ class _InFlight:
     def capped_customers(self) -> Counter:
         return Counter(m.customer_id for m in self.part if m.purpose in CAPPED_PURPOSES)
 
-    def finish(self, backend, stats: Counter) -> None:
-        """Wait for the results, write them, reconcile the unknown ones."""
+    def finish(self, backend, stats: Counter, pace: Pace) -> None:
+        """Wait for the results, write them, reconcile the unknown ones; slow down (and
+        wait as long as the gateway asked) if it said it was busy."""
         results = self.sending.results()
         done_at = current_time()
         counts, unknown = _record_results(self.part, results, backend.name, done_at)
+        throttled, retry_after_ms = counts.pop("throttled", 0), counts.pop("retry_after", 0)
         stats.update(counts)
+        if throttled:
+            stats["throttled"] += throttled
+            time.sleep(min(30.0, max(pace.throttled(), retry_after_ms / 1000)))
+        elif counts.get(MessageStatus.SENT):
+            pace.accepted()
         for message in unknown:  # after the commit: the status call is a network round trip
             stats[reconcile_message(message, backend=backend, now=done_at)] += 1
 

@@ -33,6 +33,8 @@ class ScriptedBackend(BaseSmsBackend):
         with _lock:
             calls.append(message.client_ref)
             outcome = script.pop(0) if script else Outcome.ACCEPTED
+            if isinstance(outcome, SendResult):  # an answer scripted in full (e.g. a 429)
+                return outcome
             if outcome == Outcome.ACCEPTED:
                 remote[message.client_ref] = RemoteState.ACCEPTED
         codes = {

@@ -271,3 +271,39 @@ def test_a_notice_days_old_expires_instead_of_quoting_stale_amounts(clock):
     old.refresh_from_db()
     assert old.status == MessageStatus.EXPIRED and old.error_code == "stale"
     assert [m.client_ref for m in locmem.outbox] == [fresh.idempotency_key]
+
+
+def test_a_busy_gateway_slows_the_sender_down_instead_of_parking_messages(scripted, monkeypatch):
+    """5% of sends answered 429 (one with Retry-After): all go out in the same run, within
+    seconds, none resent after being accepted, and the refusals use up no attempts."""
+    import time as real_time
+
+    from notices.backends.base import SendResult
+
+    start, opened = (
+        real_time.monotonic(),
+        timezone.make_aware(datetime.datetime.combine(timezone.localdate(), datetime.time(10, 0))),
+    )
+    monkeypatch.setattr(
+        "notices.services.sending.current_time",
+        lambda: opened + datetime.timedelta(seconds=real_time.monotonic() - start),
+    )
+    batch, _ = approved_batch(40)
+    busy = SendResult(Outcome.RETRY, code="429", detail="busy")
+    scripted.reset(
+        [Outcome.ACCEPTED] * 5
+        + [busy]
+        + [Outcome.ACCEPTED] * 10
+        + [SendResult(Outcome.RETRY, code="429", retry_after=0.3)]
+        + [Outcome.ACCEPTED] * 20
+    )
+    stats = sender_run(max_seconds=20)
+    assert statuses(batch) == {MessageStatus.SENT: 40}
+    assert stats["throttled"] == 2
+    assert Counter(scripted.calls).most_common(1)[0][1] <= 2  # refused once, then accepted once
+    assert set(
+        SmsMessage.objects.filter(batch=batch)
+        .exclude(status=MessageStatus.EXCLUDED)
+        .values_list("attempts", flat=True)
+    ) == {1}
+    assert real_time.monotonic() - start < 15
