@@ -73,7 +73,7 @@ def _queued_batch(n: int, monkeypatch) -> NoticeBatch:
         for i, c in enumerate(customers)
     )
     batch = batch_generate(as_of=today)
-    monkeypatch.setattr("notices.outbox.senders_queue", lambda reason: None)
+    monkeypatch.setattr("notices.services.batches.wake", lambda reason: None)
     batch_approve(batch=batch, user=supervisor_user(username="approver"))
     assert SmsMessage.objects.filter(batch=batch, status=MessageStatus.QUEUED).count() == n
     return batch
