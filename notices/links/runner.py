@@ -169,7 +169,10 @@ class LinkRunner:
         # connection is gone); nothing new is submitted.
         self.stopping_submits = True
         if self._sending:
-            await asyncio.wait(self._sending, timeout=None if not lost_lease else 10)
+            _done, stuck = await asyncio.wait(self._sending, timeout=60 if not lost_lease else 10)
+            for task in stuck:  # left `sending`: the sweep makes them unknown, never resent
+                task.cancel()
+            await asyncio.gather(*stuck, return_exceptions=True)
         await self._flush()
         if not serve.done():
             try:
@@ -194,6 +197,7 @@ class LinkRunner:
     async def _keep(self, slot, session: LinkSession) -> None:
         """Renew the lease with the link's health; return (ending the session) if lost."""
         from ..services.links import link_slot_renew
+        from ..services.sending import claims_touch
 
         last_count, last_time = session.health.submitted, time.monotonic()
         while True:
@@ -201,6 +205,9 @@ class LinkRunner:
             now = time.monotonic()
             rate = (session.health.submitted - last_count) / max(0.001, now - last_time)
             last_count, last_time = session.health.submitted, now
+            held = [t.message.pk for t in self._sending if not t.done()]
+            if held:  # our claims are alive: the sweep leaves them to us
+                await self.db(claims_touch, ids=held)
             kept = await self.db(
                 link_slot_renew,
                 slot=slot,
@@ -235,7 +242,9 @@ class LinkRunner:
                         return True
                     await self._sleep(30)
                     continue
-                room = self.chunk - len(self._sending)
+                # Claim only what the window will take soon: a claim held by a process
+                # that dies becomes `unknown`, so few should be waiting at any moment.
+                room = min(self.chunk, 2 * max(1, session.window)) - len(self._sending)
                 if room <= 0:
                     await asyncio.wait(self._sending, return_when=asyncio.FIRST_COMPLETED)
                     continue

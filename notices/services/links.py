@@ -269,35 +269,66 @@ def _receipt_apply(link: str, receipt: DeliveryReceipt, event: ReceiptEvent) -> 
 
 
 def _unanswered_part(link: str, event: ReceiptEvent) -> MessagePart | None:
-    """The one part, sent without an answer, that this receipt can only be about."""
-    if not event.recipient:
+    """The one part, submitted without an answer, that this receipt can only be about.
+
+    Candidates: parts written without an id (the connection was lost before the answer),
+    and the parts of messages a link process claimed and never wrote back (it died; the
+    sweep made them `unknown`). They must go to the receipt's handset, have been
+    submitted within two minutes of the receipt's submit time (receipts give the minute)
+    and, where the receipt quotes the text, start with it; without a quote only a
+    one-part message can be meant. Exactly one must fit, else a supervisor settles it.
+    """
+    digits = "".join(ch for ch in event.recipient if ch.isdigit())[-11:]
+    if len(digits) < 11:
         return None
-    phone = event.recipient if event.recipient.startswith("+") else f"+{event.recipient.lstrip('0')}"
-    candidates = MessagePart.objects.select_for_update().filter(
-        link=link,
-        provider_id="",
-        status=PartStatus.SUBMITTED,
-        message__status=MessageStatus.UNKNOWN,
-        message__phone__in={phone, event.recipient, f"+86{event.recipient[-11:]}"},
-    )
+    slack = datetime.timedelta(minutes=2)
+    around = {}
     if event.submitted_at:
-        slack = datetime.timedelta(minutes=2)  # receipts give the minute only
-        candidates = candidates.filter(
-            submitted_at__gte=event.submitted_at - slack, submitted_at__lte=event.submitted_at + slack
-        )
-    found = []
-    for part in candidates.select_related("message")[:20]:
-        if event.text:
-            texts = split_text(part.message.body)
-            if part.seq > len(texts) or not texts[part.seq - 1].startswith(event.text[:20]):
-                continue
-        found.append(part)
+        around = {"gte": event.submitted_at - slack, "lte": event.submitted_at + slack}
+    unknown = SmsMessage.objects.filter(status=MessageStatus.UNKNOWN, phone__endswith=digits)
+    found: list[tuple[SmsMessage, int, MessagePart | None]] = []
+    rows = MessagePart.objects.select_for_update().filter(
+        link=link, provider_id="", status=PartStatus.SUBMITTED, message__in=unknown
+    )
+    if around:
+        rows = rows.filter(submitted_at__gte=around["gte"], submitted_at__lte=around["lte"])
+    for part in rows.select_related("message")[:20]:
+        if _quoted(event, part.message.body, part.seq):
+            found.append((part.message, part.seq, part))
+    lost = unknown.filter(error_code="link_lost", parts__isnull=True)
+    if around:
+        lost = lost.filter(claimed_at__gte=around["gte"], claimed_at__lte=around["lte"])
+    for message in lost[:20]:
+        texts = split_text(message.body)
+        for seq in range(1, len(texts) + 1):
+            if (event.text or len(texts) == 1) and _quoted(event, message.body, seq):
+                found.append((message, seq, None))
     if len(found) != 1:
         return None
-    part = found[0]
-    part.provider_id = event.provider_id[:64]
-    MessagePart.objects.filter(pk=part.pk, provider_id="").update(provider_id=part.provider_id)
+    message, seq, part = found[0]
+    provider_id = event.provider_id[:64]
+    if part is None:
+        total = len(split_text(message.body))
+        part = MessagePart.objects.create(
+            message=message,
+            seq=seq,
+            total=total,
+            link=link,
+            provider_id=provider_id,
+            submitted_at=message.claimed_at or timezone.now(),
+        )
+    else:
+        MessagePart.objects.filter(pk=part.pk, provider_id="").update(provider_id=provider_id)
+        part.provider_id = provider_id
     return part
+
+
+def _quoted(event: ReceiptEvent, body: str, seq: int) -> bool:
+    """Whether the receipt's quote of the text (if any) is the start of part `seq`."""
+    if not event.text:
+        return True
+    texts = split_text(body)
+    return seq <= len(texts) and texts[seq - 1].startswith(event.text[:20])
 
 
 def _message_settle_from_parts(message_id: int, done: datetime.datetime) -> bool:

@@ -465,6 +465,13 @@ def _cancel_claimed(cancel: dict[int, str], now: datetime.datetime) -> None:
         )
 
 
+def claims_touch(*, ids: list[int]) -> int:
+    """A live link process still holds these claims (the sweep takes only stale ones)."""
+    return SmsMessage.objects.filter(pk__in=ids, status=MessageStatus.SENDING).update(
+        claimed_at=timezone.now()
+    )
+
+
 def claims_release(*, ids: list[int], now: datetime.datetime) -> None:
     """Give claimed messages back to the queue untried (the claim's attempt is undone)."""
     SmsMessage.objects.filter(pk__in=ids, status=MessageStatus.SENDING).update(
@@ -501,11 +508,6 @@ def reconcile_message(message: SmsMessage, *, backend=None, now: datetime.dateti
         # The gateway never received it: sending it now cannot be a duplicate.
         sending.update(status=MessageStatus.QUEUED, not_before=now, updated_at=now)
         new = MessageStatus.QUEUED
-    elif backend.link:
-        # A link process claimed it and stopped (killed, host lost) before writing what
-        # the peer answered; a carrier cannot be asked, so it is never sent again.
-        sending.update(status=MessageStatus.UNKNOWN, error_code="link_lost", updated_at=now)
-        new = MessageStatus.UNKNOWN
     elif message.reconcile_attempts >= settings.SMS_MAX_RECONCILE:
         sending.update(status=MessageStatus.UNKNOWN, error_code="unreconciled", updated_at=now)
         new = MessageStatus.UNKNOWN
@@ -528,6 +530,16 @@ def sending_sweep(*, now: datetime.datetime | None = None, limit: int = 500, wak
             "claimed_at"
         )[:limit]
     )
+    if backend.link:
+        # A link process keeps its claims fresh while it holds them: one this old was
+        # left by a process that died after claiming it, before writing what the peer
+        # answered. A carrier cannot be asked; it is never sent again. claimed_at stays,
+        # as the time it may have been submitted (for matching a late receipt).
+        lost = SmsMessage.objects.filter(
+            pk__in=[m.pk for m in stale], status=MessageStatus.SENDING, claimed_at__lt=stale_before
+        ).update(status=MessageStatus.UNKNOWN, error_code="link_lost", updated_at=now)
+        stats[MessageStatus.UNKNOWN] += lost
+        stale = []
     for message in stale:
         # Take the reconciliation for ourselves: a second sweep matches nothing here.
         taken = SmsMessage.objects.filter(

@@ -49,10 +49,12 @@ def statuses():
     return dict(SmsMessage.objects.exclude(status=MessageStatus.EXCLUDED).values_list("pk", "status"))
 
 
-async def until(predicate, timeout=10):
+async def until(link, predicate, timeout=10):
+    """Wait for a state of the database, asked on the link's own database thread (an
+    in-memory SQLite shared between threads locks rather than waits)."""
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
-    while not await asyncio.to_thread(predicate):
+    while not await link.db(predicate):
         assert loop.time() < end, "timed out"
         await asyncio.sleep(0.02)
 
@@ -184,17 +186,14 @@ def test_delivered_only_when_every_part_is_out_of_order_and_twice(clock):
     async def scenario():
         link = runner(peer, once=False)
         task = asyncio.create_task(link.run())
-        await until(lambda: SmsMessage.objects.get(pk=message.pk).status == MessageStatus.SENT)
-        ids = await asyncio.to_thread(part_ids, message)
+        await until(link, lambda: SmsMessage.objects.get(pk=message.pk).status == MessageStatus.SENT)
+        ids = await link.db(part_ids, message)
         assert len(ids) >= 2
         for provider_id in reversed(ids[1:]):
             report = _receipt(peer, provider_id)
             await peer.deliver(report)
             await peer.deliver(report)  # the same report again
-        assert (
-            await asyncio.to_thread(lambda: SmsMessage.objects.get(pk=message.pk).status)
-            == MessageStatus.SENT
-        )
+        assert await link.db(lambda: SmsMessage.objects.get(pk=message.pk).status) == MessageStatus.SENT
         await peer.deliver(_receipt(peer, ids[0]))
         link.stop()
         await task
@@ -212,9 +211,9 @@ def test_one_failed_part_fails_the_message_with_the_receipts_state(clock):
     async def scenario():
         link = runner(peer, once=False)
         task = asyncio.create_task(link.run())
-        await until(lambda: MessagePart.objects.filter(message=message).exists())
-        await until(lambda: SmsMessage.objects.get(pk=message.pk).status == MessageStatus.SENT)
-        ids = await asyncio.to_thread(part_ids, message)
+        await until(link, lambda: MessagePart.objects.filter(message=message).exists())
+        await until(link, lambda: SmsMessage.objects.get(pk=message.pk).status == MessageStatus.SENT)
+        ids = await link.db(part_ids, message)
         await peer.deliver(_receipt(peer, ids[0]))
         await peer.deliver(_receipt(peer, ids[1], stat="UNDELIV", err="012"))
         link.stop()
@@ -299,7 +298,9 @@ def test_a_long_reply_in_parts_on_two_binds_out_of_order_and_twice_is_one_feedba
     async def scenario():
         link_a, link_b = runner(peer, once=False, slots=2), runner(peer, once=False, slots=2)
         tasks = [asyncio.create_task(link_a.run()), asyncio.create_task(link_b.run())]
-        await until(lambda: len(peer.sessions) == 2 and LinkSlot.objects.exclude(holder="").count() == 2)
+        await until(
+            link_a, lambda: len(peer.sessions) == 2 and LinkSlot.objects.exclude(holder="").count() == 2
+        )
         order = [(2, 0), (0, 1), (2, 1), (1, 0)]  # (part index, session)
         for index, session in order:
             await peer.deliver(
@@ -328,7 +329,7 @@ def test_never_more_binds_than_allowed_across_processes(clock):
     async def scenario():
         holder = runner(peer, once=False, slots=1)
         task = asyncio.create_task(holder.run())
-        await until(lambda: LinkSlot.objects.exclude(holder="").count() == 1)
+        await until(holder, lambda: LinkSlot.objects.exclude(holder="").count() == 1)
         other = await runner(peer, once=True, slots=1).run()
         holder.stop()
         await task
@@ -346,3 +347,30 @@ def test_a_lease_left_by_a_dead_process_is_taken_over(clock):
     peer = Peer()
     run(runner(peer).run())
     assert set(statuses().values()) == {MessageStatus.SENT}
+
+
+def test_a_message_left_by_a_dead_link_process_is_settled_by_its_receipt(clock, settings):
+    from notices.services.sending import sending_sweep
+
+    first, second = queue(2)
+    long_ago = timezone.now() - datetime.timedelta(seconds=settings.SMS_SEND_LEASE_SECONDS + 5)
+    SmsMessage.objects.filter(pk__in=[first.pk, second.pk]).update(
+        status=MessageStatus.SENDING, claimed_at=long_ago
+    )
+    sending_sweep(now=timezone.now())  # the link process died with them claimed
+    assert set(
+        SmsMessage.objects.filter(pk__in=[first.pk, second.pk]).values_list("error_code", flat=True)
+    ) == {"link_lost"}
+    event = ReceiptEvent(
+        provider_id="Z1",
+        stat="DELIVRD",
+        submitted_at=long_ago,
+        done_at=timezone.now(),
+        recipient=first.phone.lstrip("+"),
+    )
+    from notices.services.links import link_receipt_apply
+
+    link_receipt_apply(link="smpp", event=event)
+    assert SmsMessage.objects.get(pk=first.pk).status == MessageStatus.DELIVERED
+    assert MessagePart.objects.get(message=first).provider_id == "Z1"
+    assert SmsMessage.objects.get(pk=second.pk).status == MessageStatus.UNKNOWN
