@@ -56,6 +56,7 @@ class FakeIsmgConfig:
     drop_repeat: bool = False  # and again every N submits
     drop_accepts: bool = True  # the dropped submit was accepted (counted, reported) all the same
     receipts: str = "in_order"  # none | in_order | reverse | shuffle (per message, once all parts are in)
+    group_wait_s: float = 5.0  # a message's parts not all in by then are reported as they are
     receipt_delay_s: float = 0.0
     receipt_duplicates: int = 0  # extra copies of every status report
     receipts_on: str = "same"  # same (the submit's connection while it lives) | any
@@ -493,11 +494,18 @@ class FakeIsmg:
             self._schedule_reports([part])
             return
         key = (part.dest, submit.src_id, reference, total)
-        group = self._groups.setdefault(key, {})
+        if key not in self._groups:  # parts that never all come are reported as they are, later
+            self._groups[key] = {}
+            self._later(self.config.group_wait_s, self._flush_group, key)
+        group = self._groups[key]
         group.setdefault(submit.pk_number, []).append(part)
         if len(group) == total:
-            del self._groups[key]
-            self._schedule_reports([p_ for seq in sorted(group) for p_ in group[seq]])
+            self._flush_group(key)
+
+    def _flush_group(self, key: tuple) -> None:
+        group = self._groups.pop(key, None)
+        if group:
+            self._schedule_reports([part for seq in sorted(group) for part in group[seq]])
 
     def _schedule_reports(self, parts: list[AcceptedPart]) -> None:
         config = self.config

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import functools
 
@@ -17,12 +18,23 @@ SP_ID, SECRET = "901234", "test-secret"
 TEST_TIMEOUT = 30
 
 
+def run_in_new_loop(make_coroutine):
+    """Run a coroutine in an event loop of its own, on a thread of its own: the browser tests'
+    Playwright keeps an event loop running on the main thread for the whole session."""
+
+    async def bounded():
+        return await asyncio.wait_for(make_coroutine(), TEST_TIMEOUT)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, bounded()).result()
+
+
 def run_async(test):
     """Run an async test function in its own event loop (no pytest plugin needed)."""
 
     @functools.wraps(test)
     def wrapper(*args, **kwargs):
-        return asyncio.run(asyncio.wait_for(test(*args, **kwargs), TEST_TIMEOUT))
+        return run_in_new_loop(lambda: test(*args, **kwargs))
 
     return wrapper
 

@@ -245,6 +245,15 @@ async def test_receipts_on_another_connection_and_failures_named():
 
 
 @run_async
+async def test_a_part_whose_siblings_never_came_is_reported_all_the_same():
+    async with FakeIsmg(ismg_config(group_wait_s=0.1)) as ismg, opened(ismg) as link:
+        first = split(LONG, reference=3, alphabet=Alphabet.UCS2)[0]
+        result = await link.session.submit(PartSubmit("m", "+8613812345678", first, Alphabet.UCS2))
+        await ismg.wait_until(lambda: link.receipts, what="the lone part's receipt")
+        assert [e.provider_id for e in link.receipts] == [result.provider_id]
+
+
+@run_async
 async def test_a_receipt_that_could_not_be_stored_is_answered_for_a_retry_and_comes_again():
     stored, failures = [], []
 
