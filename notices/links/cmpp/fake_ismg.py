@@ -187,6 +187,22 @@ class FakeIsmg:
         """(destination, content) accepted more than once, with how many times."""
         return {key: count for key, count in self.accepted.items() if count > 1}
 
+    def report(self) -> dict:
+        """What it saw, JSON-safe: the counters and every accepted (destination, content, count)."""
+        udhi = {(part.dest, part.content): part.submit.tp_udhi for part in self.parts}
+        accepted = []
+        for (dest, content), count in sorted(self.accepted.items()):
+            _found, payload = parse_udh(content) if udhi.get((dest, content)) else (None, content)
+            accepted.append(
+                {
+                    "dest": dest,
+                    "content": content.hex(),
+                    "text": payload.decode("utf-16-be", errors="replace"),
+                    "count": count,
+                }
+            )
+        return {"stats": dict(self.stats), "duplicates": len(self.duplicates()), "accepted": accepted}
+
     def live(self) -> list[IsmgConnection]:
         return [c for c in self.connections if c.logged_in and not c.closed]
 

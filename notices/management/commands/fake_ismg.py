@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import json
 import signal
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -60,6 +61,11 @@ class Command(BaseCommand):
         parser.add_argument("--mo-from", default="13800138000", help="the customer sending them")
         parser.add_argument("--mo-text", default="我已经还款了，请核实。", help="what the customer writes")
         parser.add_argument("--seed", type=int, default=None)
+        parser.add_argument(
+            "--report",
+            default="",
+            help="on stopping, write every accepted (destination, content, count) here as JSON",
+        )
 
     def handle(self, *args, **options):
         try:
@@ -117,6 +123,8 @@ class Command(BaseCommand):
                 await mo
         await ismg.stop()
         summary = {**dict(ismg.stats), "duplicates": len(ismg.duplicates())}
+        if options["report"]:
+            Path(options["report"]).write_text(json.dumps(ismg.report(), ensure_ascii=False, indent=1))
         self.stdout.write(
             _("Stopped. What the ISMG saw: %(stats)s") % {"stats": json.dumps(summary, sort_keys=True)}
         )

@@ -26,7 +26,7 @@ class _Listening:
 
 
 @pytest.fixture
-def fake_ismg_process():
+def fake_ismg_process(tmp_path):
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
     process = subprocess.Popen(
         [
@@ -43,8 +43,8 @@ def fake_ismg_process():
             "901234",
             "--receipt-delay",
             "0",
-            "--throttle-rate",
-            "0",
+            "--report",
+            str(tmp_path / "report.json"),
         ],
         cwd=ROOT,
         env=env,
@@ -56,7 +56,7 @@ def fake_ismg_process():
         line = process.stdout.readline()
         found = re.search(r"127\.0\.0\.1:(\d+)", line)
         assert found, line + process.stderr.read()
-        yield process, int(found.group(1))
+        yield process, int(found.group(1)), tmp_path / "report.json"
     finally:
         if process.poll() is None:
             process.kill()
@@ -64,7 +64,7 @@ def fake_ismg_process():
 
 
 def test_the_command_serves_a_link_and_prints_what_it_saw_when_stopped(fake_ismg_process):
-    process, port = fake_ismg_process
+    process, port, report = fake_ismg_process
 
     @run_async
     async def talk():
@@ -84,6 +84,8 @@ def test_the_command_serves_a_link_and_prints_what_it_saw_when_stopped(fake_ismg
     last = out.strip().splitlines()[-1]
     stats = json.loads(last[last.index("{") :])
     assert stats["accepted"] == 1 and stats["duplicates"] == 0 and stats["terminated_by_sp"] == 1
+    [accepted] = json.loads(report.read_text())["accepted"]
+    assert (accepted["dest"], accepted["text"], accepted["count"]) == ("13812345678", "【民丰银行】您好", 1)
 
 
 def test_bad_versions_are_refused_in_one_line():
