@@ -268,6 +268,30 @@ SMS_MAX_ATTEMPTS = env.int("SMS_MAX_ATTEMPTS", default=5)
 SMS_SEND_LEASE_SECONDS = env.int("SMS_SEND_LEASE_SECONDS", default=120)
 SMS_MAX_RECONCILE = env.int("SMS_MAX_RECONCILE", default=5)
 
+# --- CMPP link (China Mobile's ISMG, SMS_BACKEND=cmpp) ------------------------------------
+# Taken as given here (numbers when they read as numbers); notices.links.cmpp.config.cmpp_config()
+# checks every one and refuses a bad value with one line naming it. The defaults reach
+# `manage.py fake_ismg` on this machine; production requires the real ones (prod.py).
+
+
+def _number_or_text(text: str) -> int | float | str:
+    for kind in (int, float):
+        with contextlib.suppress(ValueError):
+            return kind(text)
+    return text
+
+
+SMS_CMPP_HOST = env("SMS_CMPP_HOST", default="127.0.0.1")
+SMS_CMPP_PORT = _number_or_text(env("SMS_CMPP_PORT", default="7890"))
+SMS_CMPP_VERSION = env("SMS_CMPP_VERSION", default="3.0")  # 3.0 or 2.0
+SMS_CMPP_SP_ID = env("SMS_CMPP_SP_ID", default="901234")  # Source_Addr: the 6-character SP code
+SMS_CMPP_SECRET = env("SMS_CMPP_SECRET", default="dev-cmpp-secret")
+SMS_CMPP_SERVICE_ID = env("SMS_CMPP_SERVICE_ID", default="MFBANK")
+SMS_CMPP_SRC_ID = env("SMS_CMPP_SRC_ID", default="1069012345")  # the bank's 106 number
+SMS_CMPP_WINDOW = _number_or_text(env("SMS_CMPP_WINDOW", default="16"))  # outstanding submits per link
+SMS_CMPP_LINKS = _number_or_text(env("SMS_CMPP_LINKS", default="1"))  # most connections, all hosts
+SMS_CMPP_ACTIVE_TEST_S = _number_or_text(env("SMS_CMPP_ACTIVE_TEST_S", default="60"))
+
 # --- Repayment plans -------------------------------------------------------------------
 PLAN_MAX_EXTENSION_DAYS = env.int("PLAN_MAX_EXTENSION_DAYS", default=30)
 PLAN_MAX_INSTALLMENTS = env.int("PLAN_MAX_INSTALLMENTS", default=12)

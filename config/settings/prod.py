@@ -1,7 +1,9 @@
 """Production settings: every secret comes from the environment, HTTPS only.
 
 Required (no defaults here): SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, SMS_WEBHOOK_SECRET,
-SMS_HTTP_TOKEN. `manage.py check --deploy --fail-level WARNING` passes with just those.
+SMS_HTTP_TOKEN; with SMS_BACKEND=cmpp also SMS_CMPP_HOST, SMS_CMPP_SP_ID, SMS_CMPP_SECRET,
+SMS_CMPP_SERVICE_ID and SMS_CMPP_SRC_ID. `manage.py check --deploy --fail-level WARNING`
+passes with just those.
 """
 
 from .base import *  # noqa: F403
@@ -15,6 +17,12 @@ SMS_WEBHOOK_SECRET = env("SMS_WEBHOOK_SECRET")
 SMS_HTTP_TOKEN = env("SMS_HTTP_TOKEN")
 # A production deployment talks to the bank's SMS platform unless told otherwise.
 SMS_BACKEND = env("SMS_BACKEND", default="http")
+if SMS_BACKEND == "cmpp":  # the ISMG's address and our credentials: no development defaults
+    SMS_CMPP_HOST = env("SMS_CMPP_HOST")
+    SMS_CMPP_SP_ID = env("SMS_CMPP_SP_ID")
+    SMS_CMPP_SECRET = env("SMS_CMPP_SECRET")
+    SMS_CMPP_SERVICE_ID = env("SMS_CMPP_SERVICE_ID")
+    SMS_CMPP_SRC_ID = env("SMS_CMPP_SRC_ID")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

@@ -43,3 +43,9 @@ class SmppBackend(LinkBackend):
 class CmppBackend(LinkBackend):
     name = kind = "cmpp"
     slots_setting = "SMS_CMPP_LINKS"
+
+    @property
+    def slots(self) -> int:
+        from ..links.cmpp.config import cmpp_config
+
+        return cmpp_config().links

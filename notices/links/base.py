@@ -28,6 +28,7 @@ import enum
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from . import parts
 from .parts import Alphabet, Part
 
 
@@ -143,9 +144,19 @@ class LinkSession(abc.ABC):
         """Run the connection until it ends; then raise LinkClosed. Outstanding submits
         resolve as UNKNOWN when the connection is lost."""
 
+    def alphabet_for(self, text: str) -> Alphabet:
+        """The alphabet this protocol sends the text in: split with it (`parts.split(text,
+        reference=…, alphabet=session.alphabet_for(text))`) before calling `submit`. GSM 7-bit
+        where the text allows by default; CMPP has no GSM 7-bit format and sends UCS2."""
+        return parts.alphabet_for(text)
+
     @abc.abstractmethod
     async def submit(self, request: PartSubmit) -> SubmitResult:
-        """Submit one part and wait for the answer (never raises for the peer's trouble)."""
+        """Submit one part and wait for the answer (never raises for the peer's trouble).
+
+        Raises LinkClosed only when the part was never written: the connection had already
+        ended, or ended while the part waited for room in the window, or `close` had begun.
+        Nothing reached the peer, so the part may go on another connection as it is."""
 
     @abc.abstractmethod
     async def close(self) -> None:

@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from ..services.sending import Pace
 from .base import LinkClosed, LinkSession, PartSubmit, ReceiptEvent, SubmitResult, SubmitStatus
-from .parts import alphabet_for, split
+from .parts import split
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,8 @@ class LinkRunner:
         self._sending: set[asyncio.Task] = set()
         self._pace: Pace | None = None
         self._tokens = 0
+        self._resume: list = []  # messages to finish on the next connection
+        self._resumed: dict[int, list] = {}  # their parts already accepted
         self.stopping_submits = False  # set while a connection winds down: nothing new goes
 
     # --- the database thread --------------------------------------------------------
@@ -248,6 +250,14 @@ class LinkRunner:
                 if room <= 0:
                     await asyncio.wait(self._sending, return_when=asyncio.FIRST_COMPLETED)
                     continue
+                if self._resume:  # parts left over by a lost connection go first
+                    for message in self._resume:
+                        task = asyncio.create_task(self._send(session, message))
+                        task.message = message
+                        self._sending.add(task)
+                        task.add_done_callback(self._sending.discard)
+                    self._resume = []
+                    continue
                 in_flight = Counter(m.customer_id for m in self._in_flight_messages())
                 _claimed, to_send, _deferred = await self.db(
                     claim_checked, limit=room, now=now, policy=policy, in_flight=in_flight, stats=self.stats
@@ -290,11 +300,11 @@ class LinkRunner:
     async def _send(self, session: LinkSession, message) -> None:
         from ..services.links import Submitted
 
-        alphabet = alphabet_for(message.body)
+        alphabet = session.alphabet_for(message.body)
         parts = split(message.body, reference=message.pk & 0xFF, alphabet=alphabet)
-        results: list[tuple] = []
+        results: list[tuple] = list(self._resumed.pop(message.pk, []))
         started = timezone.now()
-        for part in parts:
+        for part in parts[len(results) :]:
             while True:
                 if self.stopping_submits and not results:
                     self._pending.append(("release", message))  # never submitted: back to the queue
@@ -303,11 +313,21 @@ class LinkRunner:
                 if self.stopping_submits and not results:
                     self._pending.append(("release", message))
                     return
-                result = await session.submit(
-                    PartSubmit(
-                        client_ref=message.idempotency_key, to=message.phone, part=part, alphabet=alphabet
+                try:
+                    result = await session.submit(
+                        PartSubmit(
+                            client_ref=message.idempotency_key, to=message.phone, part=part, alphabet=alphabet
+                        )
                     )
-                )
+                except LinkClosed:
+                    # The part never left: the message goes on the next connection, from
+                    # this part on (the parts before it were accepted and stay so).
+                    if results:
+                        self._resumed[message.pk] = results
+                        self._resume.append(message)
+                    else:
+                        self._pending.append(("release", message))
+                    return
                 session.health.submitted += 1
                 if result.status == SubmitStatus.THROTTLED:
                     session.health.throttled += 1

@@ -215,7 +215,7 @@ def link_receipt_apply(*, link: str, event: ReceiptEvent) -> DeliveryReceipt | N
                 status=event.stat[:20],
                 error_code=event.err[:50],
                 reported_at=event.done_at,
-                payload={"link": link, **event.raw},
+                payload={"link": link, **event.raw, "recipient": event.recipient, "receipt_text": event.text},
                 fingerprint=_fingerprint(link, event),
             )
     except IntegrityError:
