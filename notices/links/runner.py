@@ -85,6 +85,7 @@ class LinkRunner:
         self._resume: list = []  # messages to finish on the next connection
         self._resumed: dict[int, list] = {}  # their parts already accepted
         self.stopping_submits = False  # set while a connection winds down: nothing new goes
+        self._halt = asyncio.Event()  # this connection is winding down
 
     # --- the database thread --------------------------------------------------------
 
@@ -93,7 +94,9 @@ class LinkRunner:
             close_old_connections()
             return function(*args, **kwargs)
 
-        return await asyncio.get_running_loop().run_in_executor(_database_thread(), call)
+        # Shielded: once asked, the work is done even if the caller is cancelled (a write
+        # of the peer's answers is never dropped from the queue, a claim never half made).
+        return await asyncio.shield(asyncio.get_running_loop().run_in_executor(_database_thread(), call))
 
     # --- the process ----------------------------------------------------------------
 
@@ -136,8 +139,17 @@ class LinkRunner:
         return self.stats
 
     async def _sleep(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.stopping.wait(), timeout=seconds)
+        """Sleep, waking early when the process stops or this connection winds down."""
+        waits = [asyncio.ensure_future(self.stopping.wait()), asyncio.ensure_future(self._halt.wait())]
+        try:
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+
+    @property
+    def _winding_down(self) -> bool:
+        return self.stopping.is_set() or self._halt.is_set()
 
     async def _hold(self, slot) -> bool:
         """One connection's life. True when the work is done (`once`), False to reconnect."""
@@ -146,6 +158,7 @@ class LinkRunner:
         policy = await self.db(ContactPolicy.current)
         self._pace = self._pace or Pace(policy.rate_limit)
         self._events = asyncio.Queue()
+        self._halt = asyncio.Event()
         session = self.session_factory(on_event=self._on_event)
         events_task = asyncio.create_task(self._apply_events())
         try:
@@ -166,10 +179,16 @@ class LinkRunner:
         if serve in done:
             exc = serve.exception() if not serve.cancelled() else None
             self._error(session, getattr(exc, "reason", str(exc)) if exc else "connection ended")
-        feed.cancel()
-        # Whatever is on its way finishes (the window drains, or resolves unknown if the
-        # connection is gone); nothing new is submitted.
+        # Nothing new is submitted; the feed finishes the step it is in (a claim it made
+        # is given back, never dropped); whatever is on its way finishes (the window
+        # drains, or resolves unknown if the connection is gone).
         self.stopping_submits = True
+        self._halt.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(feed), timeout=30)
+        except TimeoutError:
+            feed.cancel()
+        await asyncio.gather(feed, return_exceptions=True)
         if self._sending:
             _done, stuck = await asyncio.wait(self._sending, timeout=60 if not lost_lease else 10)
             for task in stuck:  # left `sending`: the sweep makes them unknown, never resent
@@ -231,9 +250,10 @@ class LinkRunner:
         from ..services.sending import claim_checked, current_time
 
         policy, loaded = await self.db(ContactPolicy.current), time.monotonic()
-        flusher = asyncio.create_task(self._flush_every(0.1))
+        fed = asyncio.Event()
+        flusher = asyncio.create_task(self._flush_every(0.1, until=fed))
         try:
-            while not self.stopping.is_set():
+            while not self._winding_down:
                 if time.monotonic() - loaded > 30:
                     policy, loaded = await self.db(ContactPolicy.current), time.monotonic()
                     self._pace.set_limit(policy.rate_limit)
@@ -248,7 +268,7 @@ class LinkRunner:
                 # that dies becomes `unknown`, so few should be waiting at any moment.
                 room = min(self.chunk, 2 * max(1, session.window)) - len(self._sending)
                 if room <= 0:
-                    await asyncio.wait(self._sending, return_when=asyncio.FIRST_COMPLETED)
+                    await asyncio.wait(self._sending, timeout=0.1, return_when=asyncio.FIRST_COMPLETED)
                     continue
                 if self._resume:  # parts left over by a lost connection go first
                     for message in self._resume:
@@ -262,6 +282,9 @@ class LinkRunner:
                 _claimed, to_send, _deferred = await self.db(
                     claim_checked, limit=room, now=now, policy=policy, in_flight=in_flight, stats=self.stats
                 )
+                if to_send and self._winding_down:  # claimed as the connection went: give them back
+                    self._pending.extend(("release", message) for message in to_send)
+                    break
                 if not to_send:
                     if not _claimed and not self._sending:
                         await self._flush()
@@ -276,8 +299,9 @@ class LinkRunner:
                     task.add_done_callback(self._sending.discard)
             return False
         finally:
-            flusher.cancel()
+            fed.set()
             await asyncio.gather(flusher, return_exceptions=True)
+            await self._flush()
 
     def _in_flight_messages(self):
         return [t.message for t in self._sending]
@@ -351,10 +375,14 @@ class LinkRunner:
         self._pending.append(Submitted(message=message, parts=results, submitted_at=started))
         self.stats[results[-1][1].status] += 1
 
-    async def _flush_every(self, seconds: float) -> None:
-        while True:
-            await asyncio.sleep(seconds)
-            await self._flush()
+    async def _flush_every(self, seconds: float, *, until: asyncio.Event) -> None:
+        while not until.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(until.wait(), timeout=seconds)
+            try:
+                await self._flush()
+            except Exception:  # kept, and written at the next flush
+                log.exception("%s: could not write the peer's answers yet", self.link)
 
     async def _flush(self) -> None:
         from ..services.links import link_results_record
@@ -365,13 +393,21 @@ class LinkRunner:
         pending, self._pending = self._pending, []
         released = [item[1].pk for item in pending if isinstance(item, tuple)]
         submitted = [item for item in pending if not isinstance(item, tuple)]
-        if submitted:
-            self.stats["early_receipts"] += await self.db(
-                link_results_record, link=self.link, submitted=submitted
-            )
-        if released:
-            await self.db(claims_release, ids=released, now=timezone.now())
-            self.stats["released"] += len(released)
+        try:
+            if submitted:
+                self.stats["early_receipts"] += await self.db(
+                    link_results_record, link=self.link, submitted=submitted
+                )
+                submitted = []
+            if released:
+                await self.db(claims_release, ids=released, now=timezone.now())
+                self.stats["released"] += len(released)
+                released = []
+        except Exception:
+            # The database refused: keep what is not written for the next flush rather
+            # than lose what the peer answered.
+            self._pending[:0] = submitted + [item for item in pending if isinstance(item, tuple) and released]
+            raise
 
     # --- what the peer sends --------------------------------------------------------
 

@@ -93,17 +93,23 @@ class Pace:
         self.current = float(self.limit)
         self.backoff = 0.0
         self._changed = time.monotonic()
+        self._halved = 0.0
 
     def set_limit(self, limit: int) -> None:
         self.limit = max(1, limit)
         self.current = min(self.current, self.limit)
 
     def throttled(self) -> float:
-        """A refusal for now: slow down; returns how long to wait before trying again."""
-        self.current = max(1.0, self.current / 2)
-        self.backoff = min(5.0, max(0.05, self.backoff * 2))
-        self._changed = time.monotonic()
-        return self.backoff
+        """A refusal for now: slow down; returns how long to wait before trying again.
+
+        Refusals that come together (a window's worth answered at once) slow it down
+        once: the rate halves at most every half second."""
+        now = time.monotonic()
+        if now - self._halved >= 0.5:
+            self.current = max(1.0, self.current / 2)
+            self.backoff = min(5.0, max(0.05, self.backoff * 2))
+            self._halved = self._changed = now
+        return self.backoff or 0.05
 
     def accepted(self) -> None:
         self.backoff = 0.0

@@ -69,9 +69,11 @@ class FakeSession(LinkSession):
         self.closed.set()
 
     async def submit(self, request: PartSubmit) -> SubmitResult:
-        if self.closed.is_set():
-            return SubmitResult(SubmitStatus.UNKNOWN, code="connection_lost", detail="not connected")
+        if self.closed.is_set():  # never written: the contract says so with LinkClosed
+            raise LinkClosed("not connected")
         async with self.room:
+            if self.closed.is_set():  # lost while this part waited for room
+                raise LinkClosed(self.reason)
             self.health.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.health.in_flight)
             future = asyncio.get_running_loop().create_future()

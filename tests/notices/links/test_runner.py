@@ -22,6 +22,7 @@ from notices.models import (
 from notices.services import batch_approve, batch_generate
 from tests.factories import CustomerFactory, LoanFactory, supervisor_user
 
+from .cmpp.harness import run_in_new_loop
 from .fake_peer import Peer
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -42,7 +43,7 @@ def runner(peer, **kwargs):
 
 
 def run(coro):
-    return asyncio.run(asyncio.wait_for(coro, timeout=30))
+    return run_in_new_loop(lambda: coro)
 
 
 def statuses():
