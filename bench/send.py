@@ -36,6 +36,15 @@ hour.
         [--workers 2] [--overhead-workers 1] [--runner process|qcluster]
         [--database-url postgres://postgres@127.0.0.1:5432/bench_send] [--json]
 
+`--backend cmpp` (or `smpp`) sends through a carrier link instead: the fake ISMG
+(`manage.py fake_ismg`, its own process, status reports for every part) or the fake SMSC
+(`manage.py fake_smsc`), and `--workers` link processes (`manage.py sms_link`, each
+holding one of as many binds) in place of the sender; the window is SMS_CMPP_WINDOW /
+SMS_SMPP_WINDOW (`--window`). elapsed runs from the first part's submit to the last
+answer written; the run ends when every notice is delivered (its receipts applied), so
+worker_cpu_ms covers claim, re-check, submit, record and receipt. The overhead run is
+the http sender's only.
+
 `--runner process` (default) starts each worker as a process that calls
 `sender_run()` once all are ready; `--runner qcluster` starts one django-q2 cluster with
 that many workers and wakes it with `notices.outbox.wake`, as production does.
@@ -487,6 +496,150 @@ def measure(args, *, name: str, latency_ms: float, rate_limit: int, workers: int
     return result
 
 
+LINKS = {
+    "cmpp": {
+        "fake": "fake_ismg",
+        "port": "SMS_CMPP_PORT",
+        "host": "SMS_CMPP_HOST",
+        "slots": "SMS_CMPP_LINKS",
+        "window": "SMS_CMPP_WINDOW",
+    },
+    "smpp": {
+        "fake": "fake_smsc",
+        "port": "SMS_SMPP_PORT",
+        "host": "SMS_SMPP_HOST",
+        "slots": "SMS_SMPP_BINDS",
+        "window": "SMS_SMPP_WINDOW",
+    },
+}
+
+
+def _start_fake_peer(backend: str, env: dict, latency_ms: float, log: Path) -> tuple[subprocess.Popen, int]:
+    """The fake ISMG or SMSC in a process of its own; returns it and the port it listens on."""
+    import re
+
+    command = [
+        sys.executable,
+        "manage.py",
+        LINKS[backend]["fake"],
+        "--port",
+        "0",
+        "--latency-ms",
+        str(latency_ms),
+    ]
+    if backend == "cmpp":
+        command += ["--receipts", "in_order", "--receipt-delay", "0.05", "--window", "64"]
+    peer = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = re.search(r"(?:127\.0\.0\.1|localhost):(\d+)", log.read_text(errors="replace"))
+        if found:
+            return peer, int(found.group(1))
+        if peer.poll() is not None:
+            raise SystemExit(f"the fake peer did not start: {log.read_text(errors='replace')[-500:]}")
+        time.sleep(0.05)
+    raise SystemExit("the fake peer did not start in 30 s")
+
+
+def measure_link(args, *, url: str) -> dict:
+    """The throughput run through a carrier link: link processes, the fake peer, receipts."""
+    from django.db import connection
+    from django.db.models import Count, Max, Min
+    from django.utils import timezone
+
+    from notices.models import MessagePart, MessageStatus, SendAttempt, SmsMessage
+
+    name, backend, workers = "throughput", args.backend, args.workers
+    today = timezone.localdate()
+    clear_notices()
+    set_policy(args.rate_limit)
+    count = queue_notices(name, today)
+    analyze()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-link-"))
+    keys = LINKS[backend]
+    env = {**base_env(url), "SMS_BACKEND": backend}
+    connection.close()
+    load = os.getloadavg()[0]
+    peer, port = _start_fake_peer(backend, env, args.latency_ms, tmp / "peer.log")
+    env.update({keys["host"]: "127.0.0.1", keys["port"]: str(port), keys["slots"]: str(workers)})
+    if args.window:
+        env[keys["window"]] = str(args.window)
+    links = [
+        subprocess.Popen(
+            [sys.executable, "manage.py", "sms_link"],
+            cwd=ROOT,
+            env=env,
+            stdout=(tmp / f"link{i}.log").open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        for i in range(workers)
+    ]
+    usages = []
+    try:
+        deadline = time.monotonic() + 3.0 * count / min(args.rate_limit, 1_000) + 120
+        while time.monotonic() < deadline:
+            if not SmsMessage.objects.exclude(
+                status__in=(MessageStatus.DELIVERED, MessageStatus.FAILED)
+            ).exists():
+                break
+            if any(link.poll() is not None for link in links):
+                break
+            time.sleep(0.2)
+        for link in links:
+            if link.poll() is None:
+                os.killpg(link.pid, signal.SIGTERM)
+        for link in links:
+            _pid, _status, usage = os.wait4(link.pid, 0)
+            usages.append(usage.ru_utime + usage.ru_stime)
+    finally:
+        for process in [*links, peer]:
+            if process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            peer.wait(20)
+    by_status = dict(SmsMessage.objects.values_list("status").annotate(n=Count("pk")).order_by())
+    first = MessagePart.objects.aggregate(at=Min("submitted_at"))["at"]
+    last = SendAttempt.objects.aggregate(at=Max("created_at"))["at"]
+    elapsed = (last - first).total_seconds() if first and last else float("nan")
+    parts = MessagePart.objects.count()
+    problems = []
+    if by_status != {"delivered": count}:
+        problems.append(f"statuses {by_status}, expected all {count} delivered")
+    duplicated = (
+        MessagePart.objects.values("message_id", "seq").annotate(n=Count("pk")).filter(n__gt=1).count()
+    )
+    if duplicated:
+        problems.append(f"{duplicated} parts recorded twice")
+    peer_log = (tmp / "peer.log").read_text(errors="replace")
+    if '"duplicates": 0' not in peer_log and "duplicates=0" not in peer_log:
+        problems.append(f"the peer saw duplicates or did not report: {peer_log[-300:]}")
+    result = {
+        "messages": count,
+        "parts": parts,
+        "workers": workers,
+        "latency_ms": args.latency_ms,
+        "rate_limit": args.rate_limit,
+        "elapsed_s": round(elapsed, 3),
+        "achieved": round(count / elapsed, 1),
+        "worker_cpu_ms": round(sum(usages) * 1000 / count, 3) if usages else None,
+        "load_before": round(load, 2),
+        "problems": problems,
+    }
+    print(
+        f"{backend} {name}: {count:,} messages ({parts:,} parts), {workers} link(s), latency {args.latency_ms:g} ms, "
+        f"limit {args.rate_limit:,}/s: {elapsed:.2f}s → {count / elapsed:,.1f}/s; our CPU per message "
+        f"{result['worker_cpu_ms']} ms (claim, re-check, submit, record, receipt); load before {load:.2f}"
+        + (f"  PROBLEMS: {problems}" if problems else ""),
+        flush=True,
+    )
+    shutil.rmtree(tmp, ignore_errors=True)
+    return result
+
+
 def run(args, url: str) -> dict:
     from django.db import connection
     from django.utils import timezone
@@ -497,6 +650,9 @@ def run(args, url: str) -> dict:
         f"book: {args.messages:,} customers and loans on {connection.vendor} in {time.perf_counter() - started:.1f}s"
     )
     runs = {}
+    if args.backend != "http":
+        runs["throughput"] = measure_link(args, url=url)
+        args.skip_throughput = args.skip_overhead = True
     if not args.skip_throughput:
         runs["throughput"] = measure(
             args,
@@ -522,6 +678,8 @@ def run(args, url: str) -> dict:
         ),
         "db": connection.vendor,
         "runner": args.runner,
+        "backend": args.backend,
+        "worker_cpu_ms": throughput["worker_cpu_ms"] if throughput else None,
         "ok": not any(r["problems"] for r in runs.values()),
         "runs": runs,
     }
@@ -538,6 +696,8 @@ def main(argv: list[str] | None = None) -> int:
         "--overhead-workers", type=int, default=1, help="worker processes for the overhead run"
     )
     parser.add_argument("--runner", choices=("process", "qcluster"), default="process")
+    parser.add_argument("--backend", choices=("http", "cmpp", "smpp"), default="http")
+    parser.add_argument("--window", type=int, help="the link's window (SMS_CMPP_WINDOW / SMS_SMPP_WINDOW)")
     parser.add_argument(
         "--database-url", default=DEFAULT_URL, help=f"default {DEFAULT_URL}; or sqlite:///FILE"
     )
@@ -566,7 +726,7 @@ def main(argv: list[str] | None = None) -> int:
 
         connections.close_all()
         cleanup()
-    line = f"sending on {result['db']} ({result['runner']} workers):"
+    line = f"sending on {result['db']} ({result['backend']}, {result['runner']} workers):"
     if result["achieved"] is not None:
         line += (
             f" achieved {result['achieved']:,.1f}/s of {result['rate_limit']:,}/s, ratio {result['ratio']:.3f}"
@@ -574,6 +734,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     if result["overhead_ms"] is not None:
         line += f" overhead {result['overhead_ms']:.3f} ms per message (target ≤ 2 on PostgreSQL)"
+    if result["worker_cpu_ms"] is not None:
+        line += f" our CPU {result['worker_cpu_ms']:.3f} ms per message"
     print(line + ("" if result["ok"] else "  — CHECKS FAILED"))
     if args.json:
         print(json.dumps(result, ensure_ascii=False))

@@ -41,16 +41,21 @@ from .parts import split
 log = logging.getLogger(__name__)
 
 
-_executor: ThreadPoolExecutor | None = None
+_executors: dict[str, ThreadPoolExecutor] = {}
 
 
-def _database_thread() -> ThreadPoolExecutor:
-    """The process's one database thread, shared by every bind it holds: one connection,
-    and the binds' writes never contend with each other."""
-    global _executor
-    if _executor is None:
-        _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="link-db")
-    return _executor
+def _database_thread(lane: str = "submit") -> ThreadPoolExecutor:
+    """The process's database threads, shared by every bind it holds (Django's connections
+    are per thread). On PostgreSQL the peer's events (receipts, replies) have a thread and
+    a connection of their own, so storing them never holds up claiming and writing the
+    answers; on SQLite one thread does all (one writer at a time anyway)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        lane = "submit"
+    if lane not in _executors:
+        _executors[lane] = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"link-db-{lane}")
+    return _executors[lane]
 
 
 class LinkRunner:
@@ -86,17 +91,18 @@ class LinkRunner:
         self._resumed: dict[int, list] = {}  # their parts already accepted
         self.stopping_submits = False  # set while a connection winds down: nothing new goes
         self._halt = asyncio.Event()  # this connection is winding down
+        self._was_bound = False  # the last connection opened (then back-off starts again)
 
     # --- the database thread --------------------------------------------------------
 
-    async def db(self, function, /, *args, **kwargs):
+    async def db(self, function, /, *args, lane: str = "submit", **kwargs):
         def call():
             close_old_connections()
             return function(*args, **kwargs)
 
         # Shielded: once asked, the work is done even if the caller is cancelled (a write
         # of the peer's answers is never dropped from the queue, a claim never half made).
-        return await asyncio.shield(asyncio.get_running_loop().run_in_executor(_database_thread(), call))
+        return await asyncio.shield(asyncio.get_running_loop().run_in_executor(_database_thread(lane), call))
 
     # --- the process ----------------------------------------------------------------
 
@@ -132,10 +138,13 @@ class LinkRunner:
                     await self.db(link_slot_release, slot=slot, holder=self.holder)
                 if finished or self.stopping.is_set():
                     break
+                if self._was_bound:  # it worked before it ended: try again soon
+                    delay = 1.0
                 await self._sleep(delay)  # reconnect with back-off
                 delay = min(self.max_backoff, delay * 2)
         finally:
             await self.db(close_old_connections)
+            await self.db(close_old_connections, lane="events")
         return self.stats
 
     async def _sleep(self, seconds: float) -> None:
@@ -159,6 +168,7 @@ class LinkRunner:
         self._pace = self._pace or Pace(policy.rate_limit)
         self._events = asyncio.Queue()
         self._halt = asyncio.Event()
+        self._was_bound = False
         session = self.session_factory(on_event=self._on_event)
         events_task = asyncio.create_task(self._apply_events())
         try:
@@ -169,6 +179,7 @@ class LinkRunner:
             return False
         session.health.connected_since = timezone.now()
         self.stats["binds"] += 1
+        self._was_bound = True
         serve = asyncio.create_task(session.serve())
         feed = asyncio.create_task(self._feed(session))
         keep = asyncio.create_task(self._keep(slot, session))
@@ -221,8 +232,13 @@ class LinkRunner:
         from ..services.sending import claims_touch
 
         last_count, last_time = session.health.submitted, time.monotonic()
+        from django.conf import settings
+
+        # Often enough for both leases: the bind's, and the claims' (the sweep takes a
+        # claim older than SMS_SEND_LEASE_SECONDS for one a dead process left).
+        interval = max(0.5, min(self.lease_seconds, settings.SMS_SEND_LEASE_SECONDS) / 3)
         while True:
-            await asyncio.sleep(max(1.0, self.lease_seconds / 3))
+            await asyncio.sleep(interval)
             now = time.monotonic()
             rate = (session.health.submitted - last_count) / max(0.001, now - last_time)
             last_count, last_time = session.health.submitted, now
@@ -418,34 +434,57 @@ class LinkRunner:
         await future
 
     async def _apply_events(self) -> None:
-        from ..services.links import link_inbound_part, link_receipt_apply
+        from ..services.links import link_inbound_part, link_receipts_apply
+
+        def apply_one(event):
+            if isinstance(event, ReceiptEvent):
+                link_receipts_apply(link=self.link, events=[event])
+            else:
+                link_inbound_part(link=self.link, event=event)
 
         def apply(batch):
-            outcomes = []
-            for event, _future in batch:
+            """Receipts together (a few statements for the lot), replies one by one; if the
+            lot fails, one by one, so only the event that cannot be stored is refused."""
+            events = [event for event, _future in batch]
+            receipts = [event for event in events if isinstance(event, ReceiptEvent)]
+            outcomes: dict[int, Exception | None] = {}
+            if receipts:
                 try:
-                    if isinstance(event, ReceiptEvent):
-                        link_receipt_apply(link=self.link, event=event)
-                    else:
-                        link_inbound_part(link=self.link, event=event)
-                    outcomes.append(None)
+                    link_receipts_apply(link=self.link, events=receipts)
+                    outcomes.update({id(event): None for event in receipts})
+                except Exception:
+                    log.exception(
+                        "%s: could not store %s receipts together; one by one", self.link, len(receipts)
+                    )
+            for event in events:
+                if id(event) in outcomes:
+                    continue
+                try:
+                    apply_one(event)
+                    outcomes[id(event)] = None
                 except Exception as exc:  # the peer is answered with a temporary error and resends
                     log.exception("%s: could not store %s", self.link, type(event).__name__)
-                    outcomes.append(exc)
-            return outcomes
+                    outcomes[id(event)] = exc
+            return [outcomes[id(event)] for event in events]
 
         while True:
             first = await self._events.get()
             if first is None:
                 return
             batch = [first]
+            if self._events.empty():  # gather what else comes in the next moment: one write for all
+                await asyncio.sleep(0.01)
             while not self._events.empty() and len(batch) < 200:
                 item = self._events.get_nowait()
                 if item is None:
                     await self._events.put(None)
                     break
                 batch.append(item)
-            outcomes = await self.db(apply, batch)
+            # The answers the peer gave first are written first: its receipts then find
+            # their parts instead of waiting for them.
+            with contextlib.suppress(Exception):
+                await self._flush()
+            outcomes = await self.db(apply, batch, lane="events")
             for (_event, future), outcome in zip(batch, outcomes, strict=True):
                 if future.done():
                     continue

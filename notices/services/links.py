@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import DateTimeField, F, Q, Value
+from django.db.models import Case, DateTimeField, F, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -173,23 +173,21 @@ def link_results_record(
                 changes["last_error"] = items[0].deciding.detail[:255]
             else:
                 changes["last_error"] = items[0].deciding.detail[:255]
-            SmsMessage.objects.filter(pk__in=ids, status=MessageStatus.SENDING).update(**changes)
+            # `unknown` too: a sweep that thought the process gone may have got there first;
+            # what the peer answered is the truth. Written again (a retried flush), it
+            # changes nothing.
+            SmsMessage.objects.filter(
+                pk__in=ids, status__in=(MessageStatus.SENDING, MessageStatus.UNKNOWN)
+            ).update(**changes)
             if status == MessageStatus.SENT:
                 for item in items:  # the first part's id, shown on the message page
                     first = item.parts[0][1].provider_id
                     SmsMessage.objects.filter(pk=item.message.pk, provider_message_id="").update(
                         provider_message_id=first[:100]
                     )
-        MessagePart.objects.bulk_create(parts)
+        MessagePart.objects.bulk_create(parts, ignore_conflicts=True)  # a retried flush
         SendAttempt.objects.bulk_create(attempts)
-    early = list(
-        DeliveryReceipt.objects.filter(
-            message__isnull=True,
-            applied=False,
-            provider_message_id__in=[p.provider_id for p in parts if p.provider_id],
-        ).values_list("pk", flat=True)
-    )
-    return sum(1 for pk in early if _receipt_reapply(link, pk))
+    return _receipts_reapply(link, [p.provider_id for p in parts if p.provider_id])
 
 
 # --- Receipts -------------------------------------------------------------------------
@@ -201,27 +199,56 @@ def _fingerprint(link: str, event: ReceiptEvent) -> str:
 
 
 def link_receipt_apply(*, link: str, event: ReceiptEvent) -> DeliveryReceipt | None:
-    """Store one receipt for a part (a repeat is ignored) and move its message forward.
+    """Store one receipt for a part (a repeat is ignored) and move its message forward."""
+    return link_receipts_apply(link=link, events=[event])[0]
+
+
+def link_receipts_apply(*, link: str, events: Sequence[ReceiptEvent]) -> list[DeliveryReceipt | None]:
+    """Store receipts for parts (a repeat is ignored) and move their messages forward.
 
     The part is found by the peer's id for it. A receipt for a part whose submit was never
     answered (its message `unknown`) is matched by the handset, the submit time and the
     start of the text where the peer gives them — only when exactly one such part fits.
-    A receipt whose part is not written yet waits and is applied when it is.
+    A receipt whose part is not written yet waits and is applied when it is. A batch
+    costs a handful of statements, whatever its size. Returns, per event, its stored
+    receipt, or None for a repeat.
     """
-    try:
-        with transaction.atomic():
-            receipt = DeliveryReceipt.objects.create(
-                provider_message_id=event.provider_id[:100],
-                status=event.stat[:20],
-                error_code=event.err[:50],
-                reported_at=event.done_at,
-                payload={"link": link, **event.raw, "recipient": event.recipient, "receipt_text": event.text},
-                fingerprint=_fingerprint(link, event),
-            )
-    except IntegrityError:
-        return None
-    _receipt_apply(link, receipt, event)
-    return receipt
+    keyed = [(event, _fingerprint(link, event)) for event in events]
+    first: dict[str, ReceiptEvent] = {}
+    for event, fingerprint in keyed:
+        first.setdefault(fingerprint, event)
+    with transaction.atomic():
+        known = set(
+            DeliveryReceipt.objects.filter(fingerprint__in=first).values_list("fingerprint", flat=True)
+        )
+        fresh = {fp: event for fp, event in first.items() if fp not in known}
+        DeliveryReceipt.objects.bulk_create(
+            [
+                DeliveryReceipt(
+                    provider_message_id=event.provider_id[:100],
+                    status=event.stat[:20],
+                    error_code=event.err[:50],
+                    reported_at=event.done_at,
+                    payload={
+                        "link": link,
+                        **event.raw,
+                        "recipient": event.recipient,
+                        "receipt_text": event.text,
+                    },
+                    fingerprint=fp,
+                )
+                for fp, event in fresh.items()
+            ],
+            ignore_conflicts=True,  # another process stored the same one a moment ago
+        )
+    stored = {r.fingerprint: r for r in DeliveryReceipt.objects.filter(fingerprint__in=fresh)}
+    _receipts_apply(link, [(stored[fp], event) for fp, event in fresh.items() if fp in stored])
+    returned, given = [], set()
+    for _event, fingerprint in keyed:
+        receipt = stored.get(fingerprint) if fingerprint in fresh and fingerprint not in given else None
+        given.add(fingerprint)
+        returned.append(receipt)
+    return returned
 
 
 def _event_of(receipt: DeliveryReceipt) -> ReceiptEvent:
@@ -236,36 +263,51 @@ def _event_of(receipt: DeliveryReceipt) -> ReceiptEvent:
     )
 
 
-def _receipt_reapply(link: str, pk: int) -> bool:
-    receipt = DeliveryReceipt.objects.filter(pk=pk, message__isnull=True).first()
-    return bool(receipt) and _receipt_apply(link, receipt, _event_of(receipt))
-
-
-def _receipt_apply(link: str, receipt: DeliveryReceipt, event: ReceiptEvent) -> bool:
+def _receipts_apply(link: str, pairs: list[tuple[DeliveryReceipt, ReceiptEvent]]) -> int:
+    """Match stored receipts to their parts and apply them; returns how many moved a message."""
+    if not pairs:
+        return 0
+    now = timezone.now()
     with transaction.atomic():
-        part = (
-            MessagePart.objects.select_for_update()
-            .filter(link=link, provider_id=event.provider_id)
-            .select_related("message")
-            .first()
-            if event.provider_id
-            else None
+        ids = {event.provider_id for _r, event in pairs if event.provider_id}
+        parts = {
+            part.provider_id: part
+            for part in MessagePart.objects.select_for_update().filter(link=link, provider_id__in=ids)
+        }
+        matched = []
+        for receipt, event in pairs:
+            part = parts.get(event.provider_id) if event.provider_id else None
+            if part is None:
+                part = _unanswered_part(link, event)  # rare: a few statements of its own
+                if part is not None:
+                    parts[part.provider_id] = part
+            if part is not None:
+                matched.append((receipt, event, part))
+        settled: dict[int, MessagePart] = {}
+        for _receipt, event, part in matched:
+            # The first final report about a part settles it; an intermediate one
+            # (ACCEPTD, ENROUTE) or news about a settled part only joins the record.
+            if event.final and part.status == PartStatus.SUBMITTED and part.pk not in settled:
+                part.status = PartStatus.DELIVERED if event.delivered else PartStatus.FAILED
+                part.stat, part.err, part.done_at = event.stat[:20], event.err[:20], event.done_at or now
+                settled[part.pk] = part
+        MessagePart.objects.bulk_update(list(settled.values()), ["status", "stat", "err", "done_at"])
+        moved = _messages_settle_from_parts({part.message_id for part in settled.values()})
+        for receipt, _event, part in matched:
+            receipt.message_id = part.message_id
+            receipt.applied = part.pk in settled and part.message_id in moved
+        DeliveryReceipt.objects.bulk_update([receipt for receipt, _e, _p in matched], ["message", "applied"])
+    return sum(1 for receipt, _e, _p in matched if receipt.applied)
+
+
+def _receipts_reapply(link: str, provider_ids: list[str]) -> int:
+    """Receipts that came before their part was written: apply them now that it is."""
+    waiting = list(
+        DeliveryReceipt.objects.filter(
+            message__isnull=True, applied=False, provider_message_id__in=provider_ids
         )
-        if part is None:
-            part = _unanswered_part(link, event)
-        if part is None:
-            return False
-        DeliveryReceipt.objects.filter(pk=receipt.pk).update(message=part.message_id)
-        if not event.final or part.status != PartStatus.SUBMITTED:
-            return False  # an intermediate report, or news about a part already settled
-        done = event.done_at or timezone.now()
-        new = PartStatus.DELIVERED if event.delivered else PartStatus.FAILED
-        MessagePart.objects.filter(pk=part.pk, status=PartStatus.SUBMITTED).update(
-            status=new, stat=event.stat[:20], err=event.err[:20], done_at=done
-        )
-        moved = _message_settle_from_parts(part.message_id, done)
-        DeliveryReceipt.objects.filter(pk=receipt.pk).update(applied=moved)
-        return moved
+    )
+    return _receipts_apply(link, [(receipt, _event_of(receipt)) for receipt in waiting])
 
 
 def _unanswered_part(link: str, event: ReceiptEvent) -> MessagePart | None:
@@ -331,39 +373,48 @@ def _quoted(event: ReceiptEvent, body: str, seq: int) -> bool:
     return seq <= len(texts) and texts[seq - 1].startswith(event.text[:20])
 
 
-def _message_settle_from_parts(message_id: int, done: datetime.datetime) -> bool:
-    """Delivered once every part is, failed as soon as one fails (only ever forward)."""
-    parts = list(
-        MessagePart.objects.filter(message_id=message_id).values_list("status", "total", "stat", "err")
+def _messages_settle_from_parts(message_ids: set[int]) -> set[int]:
+    """Delivered once every part is, failed as soon as one fails (only ever forward).
+    Returns the messages that moved."""
+    if not message_ids:
+        return set()
+    eligible = set(
+        SmsMessage.objects.select_for_update()
+        .filter(pk__in=message_ids, status__in=HANDED_TO_GATEWAY)
+        .values_list("pk", flat=True)
     )
-    if not parts:
-        return False
-    total = parts[0][1]
-    failed = [(stat, err) for status, _t, stat, err in parts if status == PartStatus.FAILED]
-    eligible = SmsMessage.objects.filter(pk=message_id, status__in=HANDED_TO_GATEWAY)
+    by_message: dict[int, list] = {}
+    for message_id, status, total, stat, err, done in MessagePart.objects.filter(
+        message_id__in=eligible
+    ).values_list("message_id", "status", "total", "stat", "err", "done_at"):
+        by_message.setdefault(message_id, []).append((status, total, stat, err, done))
+    delivered, failed = {}, {}
+    for message_id, rows in by_message.items():
+        failures = [(stat, err, done) for status, _t, stat, err, done in rows if status == PartStatus.FAILED]
+        if failures:
+            stat, err, done = failures[0]
+            failed[message_id] = (f"{stat}:{err}" if err else stat, done)
+        elif sum(1 for status, *_rest in rows if status == PartStatus.DELIVERED) == rows[0][1]:
+            delivered[message_id] = max(done for *_rest, done in rows)
     now = timezone.now()
-    if failed:
-        stat, err = failed[0]
-        return bool(
-            eligible.update(
-                status=MessageStatus.FAILED,
-                failed_at=done,
-                error_code=f"{stat}:{err}" if err else stat,
-                updated_at=now,
-            )
+    if delivered:
+        at = Case(
+            *(When(pk=pk, then=Value(done)) for pk, done in delivered.items()), output_field=DateTimeField()
         )
-    delivered = sum(1 for status, *_rest in parts if status == PartStatus.DELIVERED)
-    if delivered == total:
-        return bool(
-            eligible.update(
-                status=MessageStatus.DELIVERED,
-                delivered_at=done,
-                sent_at=Coalesce(F("sent_at"), Value(done, output_field=DateTimeField())),
-                error_code="",
-                updated_at=now,
-            )
+        SmsMessage.objects.filter(pk__in=delivered).update(
+            status=MessageStatus.DELIVERED,
+            delivered_at=at,
+            sent_at=Coalesce(F("sent_at"), at),
+            error_code="",
+            updated_at=now,
         )
-    return False
+    for code in {code for code, _done in failed.values()}:
+        ids = {pk: done for pk, (c, done) in failed.items() if c == code}
+        at = Case(*(When(pk=pk, then=Value(done)) for pk, done in ids.items()), output_field=DateTimeField())
+        SmsMessage.objects.filter(pk__in=ids).update(
+            status=MessageStatus.FAILED, failed_at=at, error_code=code[:50], updated_at=now
+        )
+    return set(delivered) | set(failed)
 
 
 # --- Customers' messages over the link ------------------------------------------------
