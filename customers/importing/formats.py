@@ -124,7 +124,10 @@ def _refuse_other_zip(fh) -> None:
         fh.seek(0)
     if mimetype.startswith(b"application/vnd.oasis.opendocument.spreadsheet"):
         raise BookRefused(
-            _("This is an ODS file (LibreOffice/WPS spreadsheet); save it as .xlsx or .csv."), "ods"
+            _(
+                "This is an ODS file; save it as .xlsx or .csv (ODS is the spreadsheet format of LibreOffice and WPS)."
+            ),
+            "ods",
         )
     if mimetype.startswith(b"application/vnd.oasis.opendocument"):
         raise BookRefused(_("This is an OpenDocument text or presentation, not a loan book."), "odf")
