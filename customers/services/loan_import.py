@@ -414,6 +414,15 @@ def loan_book_error_report(*, loan_import: LoanBookImport, user) -> tuple[list[s
     return headers, rows, masked
 
 
+def safety_problems(result: ImportResult) -> list[str]:
+    """Why a snapshot is over its safety limits, in the user's language (empty when it is not)."""
+    if not (result.safety and result.safety.get("unsafe")):
+        return []
+    return snapshot_safety(
+        **{k: result.safety[k] for k in ("overdue_book", "cured", "rows", "rejected")}
+    ).problems()
+
+
 def previous_imports_of_same_file(loan_import: LoanBookImport):
     """Imports of the same file for the same date that were applied before."""
     return (
@@ -647,14 +656,6 @@ def _run(
     result.phone_problems = {str(k): v for k, v in sorted(problems.items())}
     result.shared_phones = _shared_phones(validator, result)
     result.warnings = _warnings(result, validator, header, skip_counts, as_of)
-    if result.safety and result.safety["unsafe"] and not apply:
-        safety = snapshot_safety(
-            **{k: result.safety[k] for k in ("overdue_book", "cured", "rows", "rejected")}
-        )
-        result.warnings.append(
-            _("This snapshot is over its safety limits: %(reason)s.")
-            % {"reason": "; ".join(safety.problems())}
-        )
     if progress:
         progress(result.rows, 1.0)
     return result

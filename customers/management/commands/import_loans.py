@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from customers.importing.cells import BookRefused
 from customers.models import ImportMode
-from customers.services.loan_import import loan_book_import
+from customers.services.loan_import import loan_book_import, safety_problems
 
 SHOWN_ERRORS = 20
 logger = logging.getLogger(__name__)
@@ -140,6 +140,14 @@ class Command(BaseCommand):
             out.write(_("… and more: %(count)s rejected rows in all.") % {"count": result.errors})
         for warning in result.warnings:
             out.write(self.style.WARNING(_("Note: %(warning)s") % {"warning": warning}))
+        problems = safety_problems(result)
+        if problems and result.dry_run:
+            out.write(
+                self.style.WARNING(
+                    _("This snapshot is over its safety limits: %(reason)s.")
+                    % {"reason": "; ".join(problems)}
+                )
+            )
         loan_import = result.loan_import
         if loan_import is not None:
             if result.applied:
