@@ -298,7 +298,7 @@ else:
     Q_CLUSTER["orm"] = "default"
 
 # --- Loan-book import ---------------------------------------------------------------
-# A 1,000,000-row book is about 75 MB as .xlsx and 150 MB as CSV (docs/loan-book-format.md).
+# A 1,000,000-row book is about 105 MB as .xlsx and 180 MB as CSV (docs/loan-book-format.md).
 LOAN_IMPORT_MAX_BYTES = env.int("LOAN_IMPORT_MAX_MB", default=300) * 1024 * 1024
 # Zip-bomb guards, checked on the archive's directory before any XML is parsed.
 LOAN_IMPORT_MAX_UNCOMPRESSED_BYTES = env.int("LOAN_IMPORT_MAX_UNCOMPRESSED_MB", default=2048) * 1024 * 1024

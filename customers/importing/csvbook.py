@@ -199,8 +199,10 @@ class CsvReader:
             yield line
 
     def rows(self) -> Iterator[Row]:
-        fh = self.book.file
-        text = io.TextIOWrapper(fh, encoding=self.book.encoding, errors="strict", newline="")
+        fh = _Window(self.book._file)
+        text = io.TextIOWrapper(
+            io.BufferedReader(fh, BLOCK_SIZE), encoding=self.book.encoding, errors="strict", newline=""
+        )
         delimiter = self.book.delimiter
         number = 0
         try:
@@ -229,7 +231,7 @@ class CsvReader:
                         if v:
                             values[i] = v
                 if number % 1024 == 0:
-                    self._done = fh.tell()
+                    self._done = fh.position
                 yield Row(number, values, False, _AllFields(fields))
         except csv.Error as exc:
             if "field larger than field limit" in str(exc):
@@ -243,9 +245,30 @@ class CsvReader:
                 _("The text file is not valid %(encoding)s.") % {"encoding": self.book.encoding_label},
                 "encoding",
             ) from None
-        finally:
-            text.detach()
         self._done = self.size
+
+
+class _Window(io.RawIOBase):
+    """The file read from a position of its own: others may seek the same file object
+    meanwhile (the import stores the upload, or hashes it) without moving this reader."""
+
+    def __init__(self, fh):
+        self.fh = fh
+        self.position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        self.fh.seek(self.position)
+        data = self.fh.read(len(buffer))
+        buffer[: len(data)] = data
+        self.position += len(data)
+        return len(data)
+
+    def close(self) -> None:  # the book closes the file itself
+        self.fh = None
+        super().close()
 
 
 class _AllFields:

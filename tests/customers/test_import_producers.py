@@ -415,3 +415,15 @@ def test_the_dry_run_lists_mobiles_shared_in_the_file_and_with_the_database():
     }
     assert shared == {"139****5678": ["C1", "C2"], "137****1111": ["C3", "C9"]}
     assert not Customer.objects.filter(customer_no__in=["C1", "C2", "C3"]).exists()
+
+
+def test_a_csv_larger_than_the_read_block_is_applied_whole(tmp_path):
+    """The import stores the file while the reader is partway through it: the reader
+    keeps its own position."""
+    rows = [loan(loan_account=f"66{i:08d}", customer_no=f"K{i}") for i in range(8000)]
+    path = tmp_path / "big.csv"
+    path.write_bytes(csv_bytes(grid(rows)))
+    assert path.stat().st_size > 1024 * 1024
+    result = loan_book_import(path_or_file=str(path), as_of=AS_OF)
+    result.close()
+    assert (result.rows, result.created, result.errors) == (8000, 8000, 0)
