@@ -4,6 +4,7 @@ tells staff what is wrong (in the active language)."""
 from __future__ import annotations
 
 import datetime
+import operator
 import re
 import unicodedata
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -243,7 +244,7 @@ def parse_identifier(value: object) -> tuple[str, bool]:
 def id_number_check_fails(id_number: str) -> bool:
     """Whether an 18-character resident ID number's last character (its check digit,
     GB 11643) disagrees with the other seventeen. Other documents are not judged."""
-    if not _ID_NUMBER.fullmatch(id_number):
+    if len(id_number) != 18 or not _ID_NUMBER.fullmatch(id_number):
         return False
-    total = sum(int(d) * w for d, w in zip(id_number[:17], _ID_WEIGHTS, strict=True))
+    total = sum(map(operator.mul, map(int, id_number[:17]), _ID_WEIGHTS))
     return "10X98765432"[total % 11] != id_number[17].upper()

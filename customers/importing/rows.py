@@ -355,7 +355,7 @@ class RowValidator:
             total,
             since,
             dates.get("next_due_date"),
-            bool(id_number) and id_number_check_fails(id_number),
+            first_of_customer and bool(id_number) and id_number_check_fails(id_number),
         )
 
     def _without_markers(self, errors, number, values) -> dict:
