@@ -253,3 +253,52 @@ SHEET_HEAD = (
     b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
     b'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
 )
+
+
+def _shown(value) -> str:
+    """A cell as a spreadsheet saving CSV writes it: its displayed text."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def write_csv(path, rows: int, as_of: datetime.date, encoding: str = "utf-8-sig") -> None:
+    """The same book as CSV, as Excel's "CSV UTF-8" saves it (BOM, CRLF, quoted when needed)."""
+    import csv
+
+    with open(path, "w", encoding=encoding, newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\r\n")
+        writer.writerow(HEADERS)
+        for i in range(rows):
+            writer.writerow([_shown(v) for v in book_row(i, as_of)])
+
+
+XLS_MAX_ROWS = 65_535  # BIFF8: 65,536 rows per sheet, one of them the header
+
+
+def write_xls(path, rows: int, as_of: datetime.date) -> None:
+    """The same book as a legacy .xls (xlwt, a test/bench-only requirement)."""
+    import xlwt
+
+    if rows > XLS_MAX_ROWS:
+        raise SystemExit(
+            f".xls holds at most {XLS_MAX_ROWS:,} rows on a sheet; use --rows {XLS_MAX_ROWS} or fewer"
+        )
+    workbook = xlwt.Workbook(encoding="utf-8")
+    sheet = workbook.add_sheet("逾期清单")
+    date_style = xlwt.easyxf(num_format_str="YYYY-MM-DD")
+    for c, title in enumerate(HEADERS):
+        sheet.write(0, c, title)
+    for i in range(rows):
+        for c, value in enumerate(book_row(i, as_of)):
+            if value is None:
+                continue
+            if isinstance(value, datetime.date):
+                sheet.write(i + 1, c, value, date_style)
+            else:
+                sheet.write(i + 1, c, value)
+    workbook.save(str(path))

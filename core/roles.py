@@ -44,6 +44,7 @@ _STAFF_PERMS = [
 _SUPERVISOR_PERMS = _STAFF_PERMS + [
     "customers.view_full_personal_data",
     "customers.export_data",
+    "customers.confirm_unsafe_snapshot",
     "notices.approve_noticebatch",
     "notices.approve_repaymentplan",
     "notices.change_noticebatch",

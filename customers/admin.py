@@ -10,13 +10,12 @@ from django.core.exceptions import PermissionDenied
 from django.db import connections, router
 from django.db.models import Count, DecimalField, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
@@ -33,10 +32,10 @@ from core.pii import (
     show_id_number,
     show_mobile,
 )
+from core.xlsx import xlsx_response
 
 from .forms import LoanBookUploadForm
-from .importing.report import error_report_xlsx
-from .importing.xlsx import BookRefused
+from .importing.cells import BookRefused
 from .models import (
     OPEN_LOAN_STATUSES,
     OVERDUE_BUCKETS,
@@ -55,7 +54,13 @@ from .services import (
     loan_book_confirm,
     loan_book_upload,
 )
-from .services.loan_import import import_progress, previous_imports_of_same_file
+from .services.loan_import import (
+    CONFIRM_PERMISSION,
+    import_progress,
+    loan_book_error_report,
+    loan_book_needs_supervisor,
+    previous_imports_of_same_file,
+)
 
 SHOWN_ERROR_ROWS = 50
 WAITING = (ImportStatus.UPLOADED, ImportStatus.VALIDATING, ImportStatus.QUEUED, ImportStatus.RUNNING)
@@ -599,7 +604,11 @@ class LoanBookImportAdmin(ReadOnlyMixin, admin.ModelAdmin):
                             ),
                         )
                         return redirect(self._url("preview", obj))
-                    loan_book_confirm(loan_import=obj, user=request.user)
+                    loan_book_confirm(
+                        loan_import=obj,
+                        user=request.user,
+                        accept_safety=bool(request.POST.get("accept_safety")),
+                    )
                     return redirect(self._url("progress", obj))
             except ServiceError as exc:
                 messages.error(request, exc.message)
@@ -613,6 +622,9 @@ class LoanBookImportAdmin(ReadOnlyMixin, admin.ModelAdmin):
             errors=self._shown_errors(request, obj),
             previous=previous,
             details=obj.details or {},
+            safety=(obj.details or {}).get("safety") or {},
+            needs_supervisor=loan_book_needs_supervisor(obj),
+            may_confirm_unsafe=request.user.has_perm(CONFIRM_PERMISSION),
             error_report_url=self._url("errors", obj),
             shown_error_rows=SHOWN_ERROR_ROWS,
         )
@@ -642,14 +654,15 @@ class LoanBookImportAdmin(ReadOnlyMixin, admin.ModelAdmin):
         return TemplateResponse(request, "admin/customers/loanbookimport/result.html", context)
 
     def error_report_view(self, request, pk: int):
-        """The rejected rows as they were, plus the reason. Whole for users who may
-        export data; with mobiles and ID numbers masked for everyone else."""
+        """The rejected rows as they were, plus the reason (audited). Whole for users who
+        may export and see full personal data; with mobiles and ID numbers masked for
+        everyone else."""
         obj = self._get(request, pk)
-        masked = not request.user.has_perm("customers.export_data")
-        content = error_report_xlsx(obj, masked=masked)
+        headers, rows, _masked = loan_book_error_report(loan_import=obj, user=request.user)
         stem = obj.file_name.rsplit(".", 1)[0] or "loan-book"
-        response = HttpResponse(
-            content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return xlsx_response(
+            filename=f"{stem}-rejected-rows.xlsx",
+            sheet_title=gettext("Rejected rows"),
+            headers=headers,
+            rows=rows,
         )
-        response["Content-Disposition"] = content_disposition_header(True, f"{stem}-rejected-rows.xlsx")
-        return response

@@ -13,9 +13,11 @@ from .models import ImportMode
 
 class LoanBookUploadForm(forms.Form):
     file = forms.FileField(
-        label=_("Loan-book file (.xlsx)"),
-        help_text=_("The core system's export of overdue loans, as an Excel .xlsx file."),
-        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx"}),
+        label=_("Loan-book file (.xlsx, .xls or .csv)"),
+        help_text=_(
+            "The core system's export of overdue loans: an Excel workbook (.xlsx or .xls) or a CSV file."
+        ),
+        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.xls,.csv,.txt"}),
     )
     as_of = forms.DateField(
         label=_("Data as of"),

@@ -40,6 +40,13 @@ class Customer(models.Model):
     customer_no = models.CharField(_("customer number"), max_length=64, unique=True)
     name = models.CharField(_("name"), max_length=100, db_index=True)
     id_number = models.CharField(_("ID number"), max_length=32, blank=True)
+    id_number_check_failed = models.BooleanField(
+        _("ID number check digit fails"),
+        default=False,
+        help_text=_(
+            "The last character of the 18-character ID number does not match the others (as imported)."
+        ),
+    )
     mobile = models.CharField(
         _("mobile"), max_length=20, blank=True, db_index=True, help_text=_("E.164, e.g. +8613812345678")
     )
@@ -88,9 +95,10 @@ class Customer(models.Model):
 
     @property
     def honorific_name(self) -> str:
-        """Surname + 先生/女士 when the ID number tells the sex, else the full name."""
+        """Surname + 先生/女士 when the ID number tells the sex, else the full name (also
+        when its check digit fails: then its sex digit cannot be trusted either)."""
         idn = (self.id_number or "").strip()
-        if len(idn) == 18 and idn[16].isdigit() and self.name:
+        if len(idn) == 18 and idn[16].isdigit() and self.name and not self.id_number_check_failed:
             return self.name[0] + ("先生" if int(idn[16]) % 2 == 1 else "女士")
         return self.name
 
@@ -292,6 +300,9 @@ class LoanBookImport(models.Model):
         verbose_name = _("loan-book import")
         verbose_name_plural = _("loan-book imports")
         ordering = ["-created_at"]
+        permissions = [
+            ("confirm_unsafe_snapshot", _("Can confirm a snapshot import over its safety limits")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.file_name} · {self.as_of}"

@@ -10,6 +10,7 @@ instead of tens), so a large book with widely spread numbers stays fast.
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 import phonenumbers
@@ -18,6 +19,7 @@ from phonenumbers import PhoneMetadata, PhoneNumberType
 from .models import PhoneProblem
 
 _SEPARATORS = re.compile(r"[\s\-–—()（）.]+")
+_SCIENTIFIC = re.compile(r"\d[eE][+-]?\d")
 _MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
 
 
@@ -99,11 +101,20 @@ def phone_normalize(raw: object) -> tuple[str, str]:
     """
     if raw is None:
         return "", PhoneProblem.MISSING
-    if isinstance(raw, float) and raw.is_integer():
+    if isinstance(raw, float):
+        if type(raw) is not float or not raw.is_integer():
+            return "", PhoneProblem.INVALID  # scientific notation (1.39829E+10): digits are lost
         raw = int(raw)
-    text = _SEPARATORS.sub("", str(raw).strip())
+    text = str(raw).strip()
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    if _SCIENTIFIC.search(text):
+        return "", PhoneProblem.INVALID
+    text = _SEPARATORS.sub("", text)
     if not text:
         return "", PhoneProblem.MISSING
+    if not text.isascii():
+        return "", PhoneProblem.INVALID
     if text.startswith("+"):
         digits = text[1:]
         if not digits.isdigit():

@@ -4,10 +4,14 @@ tells staff what is wrong (in the active language)."""
 from __future__ import annotations
 
 import datetime
+import operator
 import re
+import unicodedata
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.utils.translation import gettext as _
+
+from .cells import EXCEL_ERRORS, Scientific
 
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("999999999999.99")  # what a DecimalField(max_digits=14, decimal_places=2) holds
@@ -20,6 +24,24 @@ _DATE_TEXT = re.compile(
 )
 _DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _DAYS_TEXT = re.compile(r"^(\d+)(?:\.0+)?\s*天?$")
+# An amount part shown as a dash is zero (the accounting format's way of writing 0).
+ZERO_DASHES = frozenset(["-", "--", "—", "——", "–", "−", "―"])
+# Text that is a number as a spreadsheet wrote it: 3.30126E+18, 6.2e15, 61865514.0
+_SCIENTIFIC_TEXT = re.compile(r"[+-]?\d+\.\d*[eE][+-]?\d+|[+-]?\d+[eE][+-]\d+")
+_FLOAT_TEXT = re.compile(r"\d+\.0+")
+_ID_NUMBER = re.compile(r"\d{17}[\dXx]")
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def normalize_text(text: str) -> str:
+    """Full-width digits, letters, comma, point and minus as their plain forms (NFKC)."""
+    return text if text.isascii() else unicodedata.normalize("NFKC", text)
+
+
+class StoredAsNumber(ValueError):
+    """An identifier the producer kept as a number, which cannot be its exact digits."""
+
+
 EXCEL_EPOCH = datetime.date(1899, 12, 30)
 _INF = float("inf")
 
@@ -29,7 +51,7 @@ def parse_amount(value: object) -> Decimal | None:
     if value is None:
         return None
     kind = type(value)
-    if kind is float:
+    if kind is float or kind is Scientific:
         if value != value or value in (_INF, -_INF):
             raise ValueError(_("Not an amount."))
         # Excel keeps amounts as binary floats (0.1 + 0.2 is 0.30000000000000004):
@@ -47,12 +69,17 @@ def parse_amount(value: object) -> Decimal | None:
 
 
 def _amount_from_text(value: str) -> Decimal | None:
-    text = value.strip().replace(" ", "").replace("\u3000", "")
+    text = normalize_text(value).strip().replace(" ", "").replace("\u3000", "")
     if not text:
         return None
+    if text in EXCEL_ERRORS:
+        raise ValueError(_("Not an amount."))
+    text = _AMOUNT_NOISE.sub("", text)
+    if text in ZERO_DASHES:
+        return Decimal("0.00")
     negative = False
     if text[:1] in "(（" and text[-1:] in ")）":
-        negative, text = True, text[1:-1]
+        negative, text = True, _AMOUNT_NOISE.sub("", text[1:-1])
     if text[:1] in "-−":
         negative, text = True, text[1:]
     text = _AMOUNT_NOISE.sub("", text)
@@ -101,12 +128,13 @@ def parse_date(value: object) -> datetime.date | None:
         if 1 <= number < 2958466:  # a date stored as a plain Excel serial number
             return EXCEL_EPOCH + datetime.timedelta(days=number)
         raise ValueError(_("Not a date."))
-    text = str(value).strip()
-    if not text:
+    raw = str(value).strip()
+    if not raw:
         return None
-    found = _date_cache.get(text)
+    found = _date_cache.get(raw)
     if found is not None:
         return found
+    text = normalize_text(raw)
     m = _DATE_TEXT.match(text)
     if m:
         try:
@@ -118,7 +146,7 @@ def parse_date(value: object) -> datetime.date | None:
     else:
         raise ValueError(_("Not a date."))
     if len(_date_cache) < 50_000:
-        _date_cache[text] = found
+        _date_cache[raw] = found
     return found
 
 
@@ -139,7 +167,7 @@ def parse_days(value: object) -> int | None:
         if value != value or value in (_INF, -_INF) or value != int(value) or value < 0:
             raise ValueError(_("Days overdue must be a whole number, 0 or more."))
         return int(value)
-    text = str(value).strip()
+    text = normalize_text(str(value)).strip()
     if not text:
         return None
     m = _DAYS_TEXT.match(text)
@@ -166,6 +194,8 @@ def display_value(value: object) -> str:
     """A cell value as staff would read it in Excel (for error messages and reports)."""
     if value is None:
         return ""
+    if type(value) is Scientific:
+        return f"{value:.15G}"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, datetime.datetime):
@@ -173,3 +203,48 @@ def display_value(value: object) -> str:
     if isinstance(value, datetime.date):
         return value.isoformat()
     return str(value)
+
+
+def parse_identifier(value: object) -> tuple[str, bool]:
+    """A loan account, customer number or ID number as text, and whether the file held it
+    as a number. Identifiers are text: a number is accepted as its digits only when it
+    can be them exactly (a whole number of at most 15 digits); a float, scientific
+    notation (3.30126E+18) or 16 digits and more are StoredAsNumber. Surrounding spaces
+    and a leading apostrophe (Excel's "this is text" mark) are dropped."""
+    if value is None:
+        return "", False
+    kind = type(value)
+    if kind is str:
+        text = normalize_text(value).strip()
+        if text[:1] in ("'", "\u2018", "\u2019"):
+            text = text[1:].strip()
+        if text and text[0].isdigit() and (_SCIENTIFIC_TEXT.fullmatch(text) or _FLOAT_TEXT.fullmatch(text)):
+            raise StoredAsNumber(text)
+        if text in EXCEL_ERRORS:
+            raise ValueError(_("The cell holds a spreadsheet error (%(error)s).") % {"error": text})
+        return text, False
+    if kind is bool or isinstance(value, datetime.date):
+        raise ValueError(_("Not an identifier."))
+    if kind is Scientific:
+        raise StoredAsNumber(display_value(value))
+    if kind is float:
+        if value != value or value in (_INF, -_INF) or not value.is_integer():
+            raise StoredAsNumber(display_value(value))
+        value = int(value)
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError(_("Not an identifier."))
+        digits = str(value)
+        if len(digits) >= 16:
+            raise StoredAsNumber(digits)
+        return digits, True
+    return parse_text(value, 1 << 30), False
+
+
+def id_number_check_fails(id_number: str) -> bool:
+    """Whether an 18-character resident ID number's last character (its check digit,
+    GB 11643) disagrees with the other seventeen. Other documents are not judged."""
+    if len(id_number) != 18 or not _ID_NUMBER.fullmatch(id_number):
+        return False
+    total = sum(map(operator.mul, map(int, id_number[:17]), _ID_WEIGHTS))
+    return "10X98765432"[total % 11] != id_number[17].upper()

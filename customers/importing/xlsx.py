@@ -33,8 +33,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from defusedxml import ElementTree as SafeET
-from django.conf import settings
 from django.utils.translation import gettext as _
+
+from .cells import MAX_CELL_CHARS, BookRefused, CellError, Limits, Scientific, Uncalculated, row_too_long
+from .cells import cell_too_long as _cell_too_long
+
+__all__ = ["BookRefused", "Limits", "XlsxBook", "is_date_format"]
 
 BLOCK_SIZE = 1 << 20
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -54,6 +58,7 @@ RATIO_FLOOR = 1024 * 1024
 # Built-in number formats that show a date (14-22, 45-47) and the ones East Asian
 # locales of Excel use for dates (27-36, 50-58).
 BUILTIN_DATE_FORMATS = frozenset([*range(14, 23), *range(27, 37), *range(45, 48), *range(50, 59)])
+BUILTIN_SCIENTIFIC_FORMATS = frozenset([11, 48])
 _DATE_CODE_NOISE = re.compile(r'"[^"]*"|\\.|\[(?!h]|m]|s]|hh]|mm]|ss])[^\]]*\]|_.|\*.')
 _DATE_CODE_TOKENS = re.compile(r"[ymdhsYMDHSe年月日]")
 
@@ -66,31 +71,6 @@ _ATTR = re.compile(rb"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _REF = re.compile(rb"^([A-Z]{1,3})(\d*)$")
 _NUMBER = re.compile(rb"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?")
-
-
-class BookRefused(Exception):
-    """The file cannot be imported at all (not an xlsx, damaged, too big, a zip bomb…)."""
-
-    def __init__(self, message: str, code: str):
-        super().__init__(message)
-        self.message = message
-        self.code = code
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_bytes: int = 50 * 1024 * 1024
-    max_uncompressed: int = 1024 * 1024 * 1024
-    max_ratio: int = 100
-    max_members: int = 2000
-
-    @classmethod
-    def from_settings(cls) -> Limits:
-        return cls(
-            max_bytes=getattr(settings, "LOAN_IMPORT_MAX_BYTES", cls.max_bytes),
-            max_uncompressed=getattr(settings, "LOAN_IMPORT_MAX_UNCOMPRESSED_BYTES", cls.max_uncompressed),
-            max_ratio=getattr(settings, "LOAN_IMPORT_MAX_COMPRESSION_RATIO", cls.max_ratio),
-        )
 
 
 def unescape(raw: bytes) -> bytes:
@@ -113,8 +93,28 @@ def _entity(m: re.Match) -> bytes:
     name = m.group(1)
     if name[:1] == b"#":
         code = int(name[2:], 16) if name[1:2] in (b"x", b"X") else int(name[1:])
+        # XML 1.0 allows tab, newline, carriage return and the Unicode scalar values from
+        # U+0020 on, surrogates and U+FFFE/U+FFFF excepted: anything else is a damaged file.
+        if not (
+            code in (0x9, 0xA, 0xD)
+            or 0x20 <= code <= 0xD7FF
+            or 0xE000 <= code <= 0xFFFD
+            or 0x10000 <= code <= 0x10FFFF
+        ):
+            raise BookRefused(
+                _("The file is damaged: it holds an invalid character (&%(ref)s;).") % {"ref": name.decode()},
+                "damaged",
+            )
         return chr(code).encode()
     return _PREDEFINED[name]
+
+
+def _damaged() -> BookRefused:
+    return BookRefused(_("The file is damaged or incomplete (not a readable .xlsx)."), "damaged")
+
+
+def _not_utf8() -> BookRefused:
+    return BookRefused(_("The file is damaged: some of its text is not valid UTF-8."), "damaged")
 
 
 def column_index(letters: bytes | str) -> int:
@@ -141,6 +141,12 @@ def is_date_format(code: str) -> bool:
     """Whether an Excel number-format code shows a date or time."""
     stripped = _DATE_CODE_NOISE.sub("", code.split(";", 1)[0])
     return bool(_DATE_CODE_TOKENS.search(stripped)) and "General" not in stripped
+
+
+def is_scientific_format(code: str) -> bool:
+    """Whether an Excel number-format code shows numbers in scientific notation (0.00E+00)."""
+    stripped = _DATE_CODE_NOISE.sub("", code.split(";", 1)[0])
+    return "E+" in stripped.upper() or "E-" in stripped.upper()
 
 
 class SharedStrings:
@@ -179,19 +185,26 @@ class Sheet:
 
 
 class Row:
-    """One sheet row: its number in Excel and the values of the wanted columns."""
+    """One sheet row: its number in Excel, whether it is hidden (or filtered out), and the
+    values of the wanted columns."""
 
-    __slots__ = ("_content", "_reader", "number", "values")
+    __slots__ = ("_content", "_reader", "hidden", "number", "values")
 
-    def __init__(self, number: int, values: dict[int, object], content: bytes, reader: SheetReader):
+    def __init__(
+        self, number: int, values: dict[int, object], content: bytes, reader: SheetReader, hidden: bool
+    ):
         self.number = number
         self.values = values
+        self.hidden = hidden
         self._content = content
         self._reader = reader
 
     def all_values(self) -> dict[int, object]:
-        """Every cell of the row, wanted or not (for the error report)."""
-        return self._reader._cells(self._content, None)
+        """Every cell of the row, wanted or not (for the error report and totals rows)."""
+        try:
+            return self._reader._cells(self._content, None)
+        except UnicodeDecodeError:
+            raise _not_utf8() from None
 
 
 class XlsxBook:
@@ -288,11 +301,16 @@ class XlsxBook:
                     self._styles_path = target
         root = self._parse_meta(workbook_path)
         self.date1904 = False
+        # Written by a script (openpyxl, xlsxwriter) that asks the spreadsheet to compute
+        # every formula when the file is opened: the values cached beside them are not results.
+        self.recalculate_on_open = False
         self.sheets: list[Sheet] = []
         for el in root.iter():
             local = el.tag.rsplit("}", 1)[-1]
             if local == "workbookPr":
                 self.date1904 = el.get("date1904", "0").lower() in ("1", "true")
+            elif local == "calcPr":
+                self.recalculate_on_open = el.get("fullCalcOnLoad", "0").lower() in ("1", "true")
             elif local == "sheet":
                 rel_id = next((el.get(f"{{{ns}}}id") for ns in DOC_REL_NS if el.get(f"{{{ns}}}id")), None)
                 path = by_id.get(rel_id or "")
@@ -303,7 +321,7 @@ class XlsxBook:
             self.sheets = [Sheet(name=posixpath.basename(p), path=p) for p in fallback]
         if not self.sheets:
             raise BookRefused(_("The workbook has no worksheet."), "no_sheet")
-        self._date_styles = self._read_date_styles()
+        self._date_styles, self._scientific_styles = self._read_number_styles()
         self._strings: SharedStrings | None = None
 
     def _relationships(self, path: str, base: str, with_id: bool = False):
@@ -341,19 +359,20 @@ class XlsxBook:
                 _("The file is damaged or incomplete (not a readable .xlsx)."), "damaged"
             ) from exc
 
-    def _read_date_styles(self) -> frozenset[int]:
-        """Indexes of the cell styles (cellXfs) that show numbers as dates."""
+    def _read_number_styles(self) -> tuple[frozenset[int], frozenset[int]]:
+        """Indexes of the cell styles (cellXfs) that show numbers as dates, and of those
+        that show them in scientific notation."""
         if not self._styles_path or self._styles_path not in self._names:
-            return frozenset()
+            return frozenset(), frozenset()
         root = self._parse_meta(self._styles_path)
-        custom: dict[int, bool] = {}
-        date_styles = set()
+        custom: dict[int, str] = {}
+        date_styles, scientific = set(), set()
         for el in root:
             local = el.tag.rsplit("}", 1)[-1]
             if local == "numFmts":
                 for fmt in el:
                     try:
-                        custom[int(fmt.get("numFmtId", "-1"))] = is_date_format(fmt.get("formatCode", ""))
+                        custom[int(fmt.get("numFmtId", "-1"))] = fmt.get("formatCode", "")
                     except ValueError:
                         continue
             elif local == "cellXfs":
@@ -362,9 +381,17 @@ class XlsxBook:
                         fmt_id = int(xf.get("numFmtId", "0"))
                     except ValueError:
                         continue
-                    if custom.get(fmt_id, fmt_id in BUILTIN_DATE_FORMATS):
+                    code = custom.get(fmt_id)
+                    if code is None:
+                        if fmt_id in BUILTIN_DATE_FORMATS:
+                            date_styles.add(index)
+                        elif fmt_id in BUILTIN_SCIENTIFIC_FORMATS:
+                            scientific.add(index)
+                    elif is_date_format(code):
                         date_styles.add(index)
-        return frozenset(date_styles)
+                    elif is_scientific_format(code):
+                        scientific.add(index)
+        return frozenset(date_styles), frozenset(scientific)
 
     @property
     def file(self):
@@ -432,6 +459,8 @@ class XlsxBook:
             if pattern is None:
                 prefix = _prolog_prefix(data)
                 if prefix is None:
+                    if len(data) > self.limits.max_row_bytes:
+                        raise _damaged()
                     tail = data
                     continue
                 p = re.escape(prefix)
@@ -444,6 +473,8 @@ class XlsxBook:
                 close_si = b"</%ssi>" % prefix
             cut = data.rfind(close_si)
             if cut < 0:
+                if len(data) > self.limits.max_row_bytes:
+                    raise row_too_long(None, self.limits.max_row_bytes)
                 tail = data
                 continue
             cut += len(close_si)
@@ -462,12 +493,37 @@ def _shared_texts(found: list[tuple[bytes, bytes]], rich: _RichText) -> list[byt
     append = texts.append
     for simple, complex_ in found:
         if complex_:
-            append(rich.text(complex_))
+            text = rich.text(complex_)
         elif b"&" in simple:
-            append(unescape(simple))
+            text = unescape(simple)
         else:
-            append(simple)
+            text = simple
+        if len(text) > MAX_CELL_CHARS:
+            _check_cell_length(text, None)
+        append(text)
     return texts
+
+
+def _check_cell_length(text: bytes, row: int | None) -> None:
+    """Refuses a cell longer than Excel allows (its bytes are at most 4 per character, so
+    only a long one is decoded to count)."""
+    try:
+        chars = len(text.decode())
+    except UnicodeDecodeError:
+        raise _not_utf8() from None
+    if chars > MAX_CELL_CHARS:
+        raise (
+            _cell_too_long(row)
+            if row
+            else BookRefused(
+                _(
+                    "The file holds a text of more than %(limit)s characters, more than Excel itself allows: "
+                    "this is not a loan book as a spreadsheet saves it."
+                )
+                % {"limit": f"{MAX_CELL_CHARS:,}"},
+                "cell_too_long",
+            )
+        )
 
 
 class _RichText:
@@ -523,6 +579,9 @@ class SheetReader:
         self.size = book.member_size(sheet.path)
         self.bytes_read = 0
         self._date_styles = book._date_styles
+        self._scientific_styles = book._scientific_styles
+        self._recalculate = book.recalculate_on_open
+        self._max_row = book.limits.max_row_bytes
         self._epoch = datetime.date(1904, 1, 1) if book.date1904 else datetime.date(1899, 12, 30)
         self._attr_cache: dict[bytes, int] = {}
         self._col_cache: dict[bytes, int] = {}
@@ -546,6 +605,8 @@ class SheetReader:
             if row_pattern is None:
                 prefix = _prolog_prefix(data)
                 if prefix is None:
+                    if len(data) > self._max_row:
+                        raise _damaged()
                     tail = data
                     continue
                 self._compile(prefix)
@@ -566,6 +627,8 @@ class SheetReader:
             else:
                 cut = data.rfind(row_end)
                 if cut < 0:
+                    if len(data) > self._max_row:
+                        raise row_too_long(self._last_row + 1, self._max_row)
                     tail = data
                     continue
                 cut += len(row_end)
@@ -573,7 +636,10 @@ class SheetReader:
             self.bytes_read = done
             if b"<!--" in data:
                 data = _COMMENT.sub(b"", data)
-            yield from self._rows_in(data.split(row_end))
+            try:
+                yield from self._rows_in(data.split(row_end))
+            except UnicodeDecodeError:
+                raise _not_utf8() from None
             if stop >= 0:
                 break
         self.bytes_read = self.size
@@ -591,6 +657,8 @@ class SheetReader:
         )
         self._v = re.compile(rb"<%sv(?:\s[^>]*)?>(.*?)</%sv\s*>" % (p, p), re.S)
         self._is = re.compile(rb"<%sis(?:\s[^>]*)?>(.*?)</%sis\s*>" % (p, p), re.S)
+        self._f_open = b"<%sf" % prefix
+        self._f = re.compile(rb"<%sf(?=[\s/>])[^>]*?(?:/>|>(.*?)</%sf\s*>)" % (p, p), re.S)
         self._rich = _RichText(prefix)
 
     def _rows_in(self, pieces: list[bytes]) -> Iterator[Row]:
@@ -599,7 +667,10 @@ class SheetReader:
         row_open = self._row_open
         head = self._row
         cells = self._cells
+        limit = self._max_row
         for piece in pieces:
+            if len(piece) > limit:
+                raise row_too_long(self._last_row + 1, limit)
             at = piece.rfind(row_open)
             if at < 0:
                 continue
@@ -616,7 +687,8 @@ class SheetReader:
                 continue
             content = piece[m.end() :]
             if content:
-                yield Row(self._last_row, cells(content, self.wanted), content, self)
+                hidden = b"hidden" in attrs and _attr_value(attrs, b"hidden") in (b"1", b"true")
+                yield Row(self._last_row, cells(content, self.wanted), content, self, hidden)
 
     def _cells(self, content: bytes, wanted: set[int] | None) -> dict[int, object]:
         values: dict[int, object] = {}
@@ -644,19 +716,33 @@ class SheetReader:
                 continue
             if plain:
                 v = plain
+                if len(v) > MAX_CELL_CHARS:
+                    _check_cell_length(unescape(v), self._last_row)
             elif not other:
                 continue
             elif kind == K_INLINE:
                 m = self._is.search(other)
-                values[index] = self._rich.text(m.group(1)).decode() if m else ""
+                text = self._rich.text(m.group(1)) if m else b""
+                if len(text) > MAX_CELL_CHARS:
+                    _check_cell_length(text, self._last_row)
+                values[index] = text.decode()
                 continue
             else:
                 m = self._v.search(other)
+                if self._f_open in other:
+                    f = self._f.search(other)
+                    # An empty cached text is a formula's result ""; an empty number is none.
+                    if m is None or self._recalculate or not (m.group(1) or kind == K_TEXT):
+                        formula = unescape(f.group(1) or b"").decode() if f else ""
+                        values[index] = Uncalculated(formula[:200])
+                        continue
                 if m is None:
                     continue
                 v = m.group(1)
                 if b"<![CDATA[" in v or kind == K_TEXT:
                     v = unescape(v)
+                if len(v) > MAX_CELL_CHARS:
+                    _check_cell_length(v, self._last_row)
             if kind == K_SHARED:
                 if strings is None:
                     store = self.book.shared_strings
@@ -665,14 +751,15 @@ class SheetReader:
                     i = int(v)
                     values[index] = strings[offsets[i] : offsets[i + 1]].decode()
                 except (ValueError, IndexError) as exc:
-                    raise BookRefused(
-                        _("The file is damaged or incomplete (not a readable .xlsx)."), "damaged"
-                    ) from exc
+                    raise _damaged() from exc
             elif kind == K_NUMBER:
                 if v.isdigit():
                     values[index] = int(v)
                 else:
                     values[index] = _number(v)
+            elif kind == K_SCIENTIFIC:
+                number = _number(v)
+                values[index] = Scientific(number) if type(number) in (int, float) else number
             elif kind == K_DATE:
                 found = self._date_cache.get(v)
                 if found is None:
@@ -684,6 +771,8 @@ class SheetReader:
                 values[index] = (unescape(v) if plain else v).decode()
             elif kind == K_BOOL:
                 values[index] = v.strip() in (b"1", b"true")
+            elif kind == K_ERROR:
+                values[index] = CellError(unescape(v).decode().strip())
             elif kind == K_ISO_DATE:
                 values[index] = _iso_datetime(v.decode())
             else:
@@ -693,7 +782,10 @@ class SheetReader:
     def _kind(self, rest: bytes) -> int:
         t = _attr_value(rest, b"t") or b"n"
         if t == b"n":
-            return K_DATE if (_attr_int(rest, b"s") or 0) in self._date_styles else K_NUMBER
+            style = _attr_int(rest, b"s") or 0
+            if style in self._date_styles:
+                return K_DATE
+            return K_SCIENTIFIC if style in self._scientific_styles else K_NUMBER
         return _KINDS.get(t, K_TEXT)
 
     def _serial_date(self, v: bytes):
@@ -713,11 +805,11 @@ class SheetReader:
         return day
 
 
-K_NUMBER, K_DATE, K_SHARED, K_TEXT, K_INLINE, K_BOOL, K_ISO_DATE = range(7)
+K_NUMBER, K_DATE, K_SHARED, K_TEXT, K_INLINE, K_BOOL, K_ISO_DATE, K_ERROR, K_SCIENTIFIC = range(9)
 _KINDS = {
     b"s": K_SHARED,
     b"str": K_TEXT,
-    b"e": K_TEXT,
+    b"e": K_ERROR,
     b"inlineStr": K_INLINE,
     b"b": K_BOOL,
     b"d": K_ISO_DATE,
@@ -731,6 +823,8 @@ def _number(v: bytes):
     if not _NUMBER.match(v):
         return v.decode(errors="replace")
     number = float(v)
+    if b"e" in v or b"E" in v:
+        return Scientific(number)  # 3.30126216075298E+018: digits beyond the shown ones are lost
     if number.is_integer() and b"." not in v and abs(number) < 2**53:
         return int(number)
     return number

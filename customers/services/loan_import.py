@@ -1,10 +1,12 @@
-"""Importing the loan book: validate every row, then apply the file as one transaction.
+"""Importing the loan book: the workflow. Validate every row, then apply the file as one
+transaction.
 
-One streaming pass reads the file in chunks of rows. Each chunk is validated, then the
-loans and customers it names are fetched in one query each, compared, and only what
-changed is written with multi-row statements — so a re-import of the same file reads
-and writes nothing but its own history row. Memory holds one chunk plus a compact entry
-per loan account and customer (for the duplicate and snapshot rules), never the file.
+One streaming pass reads the file (.xlsx, .xls or CSV: `importing/formats.py`) in chunks
+of rows. Each chunk is validated (`importing/rows.py`), then handed to the bulk writer
+(`loan_writer.py`), which asks the loan rules (`loan_rules.py`) what each row makes of
+its loan and writes only what changed — so a re-import of the same file reads and writes
+nothing but its own history row. Memory holds one chunk plus a compact entry per loan
+account and customer (for the duplicate, shared-mobile and snapshot rules), never the file.
 
 The command line calls `loan_book_import`; the browser flow is `loan_book_upload` →
 `loan_book_validate` (a dry run, as a task) → `loan_book_confirm` → `loan_book_apply`
@@ -22,43 +24,40 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.files import File
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from core.audit import audit_record
 from core.exceptions import ServiceError
+from core.pii import can_see_full_pii, mask_mobile
+from core.transitions import status_transition
 
-from ..importing.book import LoanBook, find_loan_book
-from ..importing.rows import LoanRow, RowError, RowValidator, _loan_key
-from ..importing.xlsx import BookRefused, Limits, XlsxBook
-from ..models import (
-    ZERO,
-    Customer,
-    ImportMode,
-    ImportStatus,
-    Loan,
-    LoanBookImport,
-    LoanBookImportError,
-    LoanEvent,
-    LoanEventKind,
-    LoanStatus,
-    PhoneProblem,
-)
+from ..importing.book import LoanBook, detect_data_date, find_loan_book
+from ..importing.cells import BookRefused, Limits
+from ..importing.columns import field_label
+from ..importing.formats import open_book
+from ..importing.report import error_report_rows
+from ..importing.rows import LoanRow, RowError, RowValidator
+from ..models import ImportMode, ImportStatus, Loan, LoanBookImport, LoanBookImportError, LoanStatus
 from ..signals import loan_book_applied
+from .loan_rules import snapshot_safety
+from .loan_writer import ChunkWriter, shared_mobiles_sync, shared_with_database
 
 logger = logging.getLogger(__name__)
 
-CURED_SAMPLE = 100
 ERROR_SAMPLE = 200
-KEPT_PROBLEMS = (PhoneProblem.SHARED, PhoneProblem.WRONG_NUMBER)
-OPTIONAL_LOAN_FIELDS = ("product", "branch", "principal", "balance", "next_due_date")
+SHARED_SAMPLE = 100
+SKIPPED_SAMPLE = 20
+RAW_CELL_CHARS = 1000  # a rejected row's cells are kept up to this many characters each
+CONFIRM_PERMISSION = "customers.confirm_unsafe_snapshot"
 Progress = Callable[[int, float], None]
+_WAITING = (ImportStatus.UPLOADED, ImportStatus.VALIDATING, ImportStatus.QUEUED, ImportStatus.RUNNING)
 
 
 @dataclass
@@ -70,20 +69,33 @@ class ImportResult:
     updated: int = 0
     unchanged: int = 0
     errors: int = 0
-    cured: int = 0
+    cured: int = 0  # snapshot: overdue loans missing from the file
+    cured_by_rows: int = 0  # loans whose row brings their overdue amount to 0
+    skipped: int = 0  # totals, subtotal and footer rows
+    hidden_rows: int = 0
     dry_run: bool = False
     applied: bool = False
+    refused: str = ""  # "strict" or "snapshot_unsafe" when nothing was applied for that reason
     mode: str = ImportMode.INCREMENTAL
     as_of: datetime.date | None = None
+    data_date: dict | None = None  # the date the file names, and where
+    file_format: dict = field(default_factory=dict)
     sheet: str = ""
     header_row: int = 0
+    header_first_row: int = 0
     titles: list[str] = field(default_factory=list)
+    columns: dict[str, str] = field(default_factory=dict)
     phone_problems: dict[str, int] = field(default_factory=dict)
     shared_marked: int = 0
+    shared_phones: list[dict] = field(default_factory=list)
+    skipped_rows: list[dict] = field(default_factory=list)
     cured_sample: list[dict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    safety: dict | None = None
     error_rows: list[RowError] = field(default_factory=list)  # the first ERROR_SAMPLE
     loan_import: LoanBookImport | None = None
     _spool: object = None
+    _db_shared: list = field(default_factory=list)
 
     def iter_errors(self) -> Iterator[tuple[RowError, list]]:
         """Every rejected row with its cells as they were (read back from the spool)."""
@@ -107,13 +119,22 @@ class ImportResult:
             "unchanged": self.unchanged,
             "errors": self.errors,
             "cured": self.cured,
+            "cured_by_rows": self.cured_by_rows,
+            "skipped": self.skipped,
+            "hidden_rows": self.hidden_rows,
             "dry_run": self.dry_run,
             "applied": self.applied,
+            "refused": self.refused or None,
             "mode": self.mode,
             "as_of": self.as_of.isoformat() if self.as_of else None,
+            "data_date": self.data_date,
+            "format": self.file_format,
             "import_id": self.loan_import.pk if self.loan_import else None,
             "status": self.loan_import.status if self.loan_import else None,
             "phone_problems": self.phone_problems,
+            "shared_phones": self.shared_phones,
+            "warnings": self.warnings,
+            "safety": self.safety,
             "error_rows": [e.as_dict() for e, _raw in self.iter_errors()],
         }
 
@@ -121,42 +142,70 @@ class ImportResult:
         return {
             "sheet": self.sheet,
             "header_row": self.header_row,
+            "header_first_row": self.header_first_row,
             "titles": self.titles,
+            "columns": self.columns,
+            "format": self.file_format,
+            "data_date": self.data_date,
             "phone_problems": self.phone_problems,
             "shared_marked": self.shared_marked,
+            "shared_phones": self.shared_phones,
+            "skipped": self.skipped,
+            "skipped_rows": self.skipped_rows,
+            "hidden_rows": self.hidden_rows,
+            "cured_by_rows": self.cured_by_rows,
             "cured_sample": self.cured_sample,
+            "warnings": self.warnings,
+            "safety": self.safety,
         }
 
 
-class _StrictRollback(Exception):
-    """Raised inside the apply transaction to undo it when --strict meets a bad row."""
+class _Rollback(Exception):
+    """Raised inside the apply transaction to undo it (strict met a bad row, or the
+    snapshot is over its safety limits)."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
 
 
 # --- the one-call import (command line, schedulers) ---------------------------------------
 def loan_book_import(
     *,
     path_or_file,
-    as_of: datetime.date,
+    as_of: datetime.date | None = None,
     mode: str = ImportMode.INCREMENTAL,
     user=None,
     dry_run: bool = False,
     strict: bool = False,
+    force: bool = False,
     file_name: str | None = None,
     progress: Progress | None = None,
     chunk_rows: int | None = None,
 ) -> ImportResult:
     """Import a loan-book file: apply its valid rows (all or nothing with `strict`).
 
-    Raises BookRefused, with nothing written, when the file cannot be imported at all.
-    """
+    `as_of` defaults to the date the file names (title line or file name), else today. A
+    snapshot over its safety limits is not applied unless `force`. Raises BookRefused,
+    with nothing written, when the file cannot be imported at all."""
     _check_mode(mode)
-    with XlsxBook(path_or_file, limits=Limits.from_settings()) as book:
+    name = file_name or _file_name(path_or_file)
+    with open_book(path_or_file, limits=Limits.from_settings(), name=name) as book:
         found = find_loan_book(book)  # refuses a file without a usable header before anything is written
+        detected = detect_data_date(found, name)
+        as_of = as_of or (detected[0] if detected else timezone.localdate())
         if dry_run:
             return _run(
-                book, found, as_of=as_of, mode=mode, apply=False, chunk_rows=chunk_rows, progress=progress
+                book,
+                found,
+                as_of=as_of,
+                mode=mode,
+                apply=False,
+                chunk_rows=chunk_rows,
+                progress=progress,
+                file_name=name,
             )
-        name = file_name or _file_name(path_or_file)
         loan_import = LoanBookImport.objects.create(
             file_name=name[:255],
             sha256=book.sha256(),
@@ -173,6 +222,7 @@ def loan_book_import(
                 found=found,
                 user=user,
                 strict=strict,
+                force=force,
                 chunk_rows=chunk_rows,
                 progress=progress,
             )
@@ -191,11 +241,11 @@ def loan_book_upload(*, file, as_of: datetime.date, mode: str, user) -> LoanBook
     The file's structure is checked here, so a file that cannot be imported at all is
     refused on the upload form with its reason (BookRefused)."""
     _check_mode(mode)
-    with XlsxBook(file, limits=Limits.from_settings()) as book:
-        found = find_loan_book(book)
-        found.rows.close()
-        sha = book.sha256()
     name = getattr(file, "name", "") or "loan-book.xlsx"
+    with open_book(file, limits=Limits.from_settings(), name=name) as book:
+        found = find_loan_book(book)
+        found.close()
+        sha = book.sha256()
     with transaction.atomic():
         loan_import = LoanBookImport.objects.create(
             file_name=name[:255],
@@ -213,18 +263,22 @@ def loan_book_upload(*, file, as_of: datetime.date, mode: str, user) -> LoanBook
 
 
 def loan_book_validate(*, loan_import: LoanBookImport) -> LoanBookImport:
-    """Dry-run a stored upload: counts, rejected rows and (snapshot) the loans to cure."""
-    claimed = LoanBookImport.objects.filter(pk=loan_import.pk, status=ImportStatus.UPLOADED).update(
-        status=ImportStatus.VALIDATING
-    )
-    if not claimed:
+    """Dry-run a stored upload: counts, rejected rows, warnings and (snapshot) the loans
+    to cure and whether that needs a supervisor."""
+    if not status_transition(loan_import, ImportStatus.UPLOADED, ImportStatus.VALIDATING):
         loan_import.refresh_from_db()
         return loan_import
     progress = _cache_progress(loan_import.pk, "validate")
     try:
         with _open_stored(loan_import) as book:
             result = _run(
-                book, None, as_of=loan_import.as_of, mode=loan_import.mode, apply=False, progress=progress
+                book,
+                None,
+                as_of=loan_import.as_of,
+                mode=loan_import.mode,
+                apply=False,
+                progress=progress,
+                file_name=loan_import.file_name,
             )
     except BookRefused as exc:
         _finish_failed(loan_import, exc.message)
@@ -238,8 +292,9 @@ def loan_book_validate(*, loan_import: LoanBookImport) -> LoanBookImport:
     try:
         with transaction.atomic():
             _store_counts(loan_import, result)
-            loan_import.status = ImportStatus.VALIDATED
-            loan_import.save()
+            status_transition(
+                loan_import, ImportStatus.VALIDATING, ImportStatus.VALIDATED, **_count_fields(loan_import)
+            )
             _store_errors(loan_import, result)
     finally:
         result.close()
@@ -247,21 +302,54 @@ def loan_book_validate(*, loan_import: LoanBookImport) -> LoanBookImport:
     return loan_import
 
 
-def loan_book_confirm(*, loan_import: LoanBookImport, user) -> LoanBookImport:
-    """Accept a previewed import and queue its apply."""
-    with transaction.atomic():
-        confirmed = LoanBookImport.objects.filter(pk=loan_import.pk, status=ImportStatus.VALIDATED).update(
-            status=ImportStatus.QUEUED
+def loan_book_needs_supervisor(loan_import: LoanBookImport) -> bool:
+    """Whether applying this previewed import needs a supervisor's explicit confirmation."""
+    return bool(((loan_import.details or {}).get("safety") or {}).get("unsafe"))
+
+
+def loan_book_confirm(*, loan_import: LoanBookImport, user, accept_safety: bool = False) -> LoanBookImport:
+    """Accept a previewed import and queue its apply.
+
+    A snapshot over its safety limits needs a user with the confirm-unsafe-snapshot
+    permission (supervisors) and `accept_safety`: the numbers they saw become the most
+    the apply may cure and reject."""
+    details = dict(loan_import.details or {})
+    safety = details.get("safety") or {}
+    note = ""
+    if safety.get("unsafe"):
+        if not user.has_perm(CONFIRM_PERMISSION):
+            raise ServiceError(
+                _("This snapshot is over its safety limits: only a supervisor can confirm it."),
+                code="needs_supervisor",
+            )
+        if not accept_safety:
+            raise ServiceError(
+                _("Tick the box to confirm that you checked the numbers of this snapshot."),
+                code="not_accepted",
+            )
+        details["safety"] = {
+            **safety,
+            "confirmed": {
+                "by": user.get_username(),
+                "at": timezone.now().isoformat(),
+                "cured": safety.get("cured", 0),
+                "rejected": safety.get("rejected", 0),
+            },
+        }
+        note = (
+            f"safety override: cures {safety.get('cured')} of {safety.get('overdue_book')} overdue loans, "
+            f"{safety.get('rejected')} of {safety.get('rows')} rows rejected"
         )
-        if not confirmed:
+    with transaction.atomic():
+        if not status_transition(loan_import, ImportStatus.VALIDATED, ImportStatus.QUEUED, details=details):
             raise ServiceError(_("This import is no longer waiting for confirmation."), code="not_validated")
-        loan_import.status = ImportStatus.QUEUED
         audit_record(
             actor=user,
             action="loan_import.confirm",
             obj=loan_import,
             from_state=ImportStatus.VALIDATED,
             to_state=ImportStatus.QUEUED,
+            note=note,
         )
         transaction.on_commit(lambda: _queue("customers.tasks.loan_import_apply_task", loan_import.pk))
     return loan_import
@@ -270,12 +358,10 @@ def loan_book_confirm(*, loan_import: LoanBookImport, user) -> LoanBookImport:
 def loan_book_cancel(*, loan_import: LoanBookImport, user) -> LoanBookImport:
     """Drop a previewed import without applying it."""
     with transaction.atomic():
-        cancelled = LoanBookImport.objects.filter(pk=loan_import.pk, status=ImportStatus.VALIDATED).update(
-            status=ImportStatus.CANCELLED, finished_at=timezone.now()
-        )
-        if not cancelled:
+        if not status_transition(
+            loan_import, ImportStatus.VALIDATED, ImportStatus.CANCELLED, finished_at=timezone.now()
+        ):
             raise ServiceError(_("This import is no longer waiting for confirmation."), code="not_validated")
-        loan_import.status = ImportStatus.CANCELLED
         audit_record(
             actor=user,
             action="loan_import.cancel",
@@ -288,9 +374,7 @@ def loan_book_cancel(*, loan_import: LoanBookImport, user) -> LoanBookImport:
 
 def loan_book_apply(*, loan_import: LoanBookImport) -> LoanBookImport:
     """Apply a confirmed import (queued → running → done or failed); safe to call twice."""
-    claimed = LoanBookImport.objects.filter(pk=loan_import.pk, status=ImportStatus.QUEUED).update(
-        status=ImportStatus.RUNNING
-    )
+    claimed = status_transition(loan_import, ImportStatus.QUEUED, ImportStatus.RUNNING)
     loan_import.refresh_from_db()
     if not claimed:
         return loan_import
@@ -299,6 +383,7 @@ def loan_book_apply(*, loan_import: LoanBookImport) -> LoanBookImport:
     except BookRefused as exc:
         _finish_failed(loan_import, exc.message)
         return loan_import
+    confirmed = ((loan_import.details or {}).get("safety") or {}).get("confirmed")
     with book:
         try:
             result = _apply_recorded(
@@ -306,12 +391,36 @@ def loan_book_apply(*, loan_import: LoanBookImport) -> LoanBookImport:
                 loan_import,
                 user=loan_import.created_by,
                 strict=False,
+                confirmed=confirmed,
                 progress=_cache_progress(loan_import.pk, "apply"),
             )
             result.close()
         except BookRefused:
             pass  # recorded as failed by _apply_recorded
     return loan_import
+
+
+def loan_book_error_report(*, loan_import: LoanBookImport, user) -> tuple[list[str], Iterator[list], bool]:
+    """The rejected rows for download: (headers, rows, masked). Whole only for users who
+    may both export data and see full personal data; audited either way."""
+    masked = not (user.has_perm("customers.export_data") and can_see_full_pii(user))
+    audit_record(
+        actor=user,
+        action="loan_import.error_report",
+        obj=loan_import,
+        note=f"rows={loan_import.error_count} masked={masked}",
+    )
+    headers, rows = error_report_rows(loan_import, masked=masked)
+    return headers, rows, masked
+
+
+def safety_problems(result: ImportResult) -> list[str]:
+    """Why a snapshot is over its safety limits, in the user's language (empty when it is not)."""
+    if not (result.safety and result.safety.get("unsafe")):
+        return []
+    return snapshot_safety(
+        **{k: result.safety[k] for k in ("overdue_book", "cured", "rows", "rejected")}
+    ).problems()
 
 
 def previous_imports_of_same_file(loan_import: LoanBookImport):
@@ -341,9 +450,18 @@ def import_progress(loan_import: LoanBookImport) -> dict:
     return {"status": status, "phase": found.get("phase", ""), "percent": percent, "rows": rows}
 
 
-# --- the engine -----------------------------------------------------------------------------
+# --- the pass -------------------------------------------------------------------------------
 def _apply_recorded(
-    book, loan_import, *, user, strict, found=None, progress=None, chunk_rows=None
+    book,
+    loan_import,
+    *,
+    user,
+    strict,
+    force=False,
+    confirmed=None,
+    found=None,
+    progress=None,
+    chunk_rows=None,
 ) -> ImportResult:
     """Apply inside one transaction, recording the outcome on `loan_import`."""
     result = ImportResult()
@@ -356,18 +474,30 @@ def _apply_recorded(
                 mode=loan_import.mode,
                 apply=True,
                 strict=strict,
+                force=force,
+                confirmed=confirmed,
                 loan_import=loan_import,
                 chunk_rows=chunk_rows,
                 progress=progress,
                 result=result,
+                file_name=loan_import.file_name,
             )
             if strict and result.errors:
-                raise _StrictRollback
+                raise _Rollback(
+                    "strict",
+                    _("Nothing was applied: %(count)s rows were rejected and the import was strict.")
+                    % {"count": result.errors},
+                )
             _store_counts(loan_import, result)
-            loan_import.status = ImportStatus.DONE
-            loan_import.finished_at = timezone.now()
             loan_import.message = ""
-            loan_import.save()
+            status_transition(
+                loan_import,
+                ImportStatus.RUNNING,
+                ImportStatus.DONE,
+                finished_at=timezone.now(),
+                message="",
+                **_count_fields(loan_import),
+            )
             _store_errors(loan_import, result)
             audit_record(
                 actor=user,
@@ -377,22 +507,22 @@ def _apply_recorded(
                 to_state=ImportStatus.DONE,
                 note=(
                     f"rows={result.rows} created={result.created} updated={result.updated} "
-                    f"unchanged={result.unchanged} errors={result.errors} cured={result.cured}"
+                    f"unchanged={result.unchanged} errors={result.errors} cured={result.cured} "
+                    f"skipped={result.skipped}" + (" forced" if force and _unsafe(result) else "")
                 ),
             )
             transaction.on_commit(
                 lambda: loan_book_applied.send(sender=LoanBookImport, loan_import=loan_import)
             )
         result.applied = True
-    except _StrictRollback:
-        result.created = result.updated = result.unchanged = result.cured = 0
+    except _Rollback as rollback:
+        result.refused = rollback.reason
+        result.created = result.updated = result.unchanged = 0
+        if rollback.reason == "strict":
+            result.cured = 0
         with transaction.atomic():
             _store_counts(loan_import, result)
-            _finish_failed(
-                loan_import,
-                _("Nothing was applied: %(count)s rows were rejected and the import was strict.")
-                % {"count": result.errors},
-            )
+            _finish_failed(loan_import, rollback.message)
             _store_errors(loan_import, result)
     except BookRefused as exc:
         _finish_failed(loan_import, exc.message)
@@ -413,18 +543,25 @@ def _apply_recorded(
     return result
 
 
+def _unsafe(result: ImportResult) -> bool:
+    return bool(result.safety and result.safety.get("unsafe"))
+
+
 def _run(
-    book: XlsxBook,
+    book,
     found: LoanBook | None,
     *,
     as_of: datetime.date,
     mode: str,
     apply: bool,
     strict: bool = False,
+    force: bool = False,
+    confirmed: dict | None = None,
     loan_import: LoanBookImport | None = None,
     chunk_rows: int | None = None,
     progress: Progress | None = None,
     result: ImportResult | None = None,
+    file_name: str = "",
 ) -> ImportResult:
     """One pass over the file: validate each row; apply (or only classify) each chunk."""
     found = found or find_loan_book(book)
@@ -432,21 +569,42 @@ def _run(
     result = result or ImportResult()
     result.dry_run = not apply
     result.mode, result.as_of = mode, as_of
-    result.sheet, result.header_row = found.sheet_name, header.row
+    result.sheet, result.header_row, result.header_first_row = found.sheet_name, header.row, header.first_row
     result.titles = [header.titles.get(i, "") for i in range(max(header.titles, default=-1) + 1)]
+    result.columns = {f: header.titles.get(i, "") for f, i in header.columns.items()}
+    result.file_format = _file_format(book)
+    detected = detect_data_date(found, file_name)
+    if detected:
+        result.data_date = {"date": detected[0].isoformat(), "source": detected[1]}
     # Rejected rows wait here (closed by result.close()): kept out of memory, and out of the
-    # apply transaction, so a strict rollback still reports them.
+    # apply transaction, so a rollback still reports them.
     result._spool = tempfile.SpooledTemporaryFile(max_size=4 << 20, mode="w+", encoding="utf-8")  # noqa: SIM115
     validator = RowValidator(header, as_of)
-    writer = _ChunkWriter(as_of=as_of, header=header, loan_import=loan_import, write=apply, result=result)
+    writer = ChunkWriter(
+        as_of=as_of, columns=header.columns, loan_import=loan_import, write=apply, result=result
+    )
+    overdue_book = (
+        Loan.objects.filter(status=LoanStatus.OVERDUE).count() if mode == ImportMode.SNAPSHOT else 0
+    )
     chunk_rows = chunk_rows or settings.LOAN_IMPORT_CHUNK_ROWS
     problems: Counter = Counter()
     chunk: list[LoanRow] = []
+    loan_col, customer_col = header.columns["loan_account"], header.columns["customer_no"]
+    skip_counts: Counter = Counter()
     for row in found.rows:
         values = row.values
-        if validator.is_blank(values):
-            continue
+        if validator.is_blank(values) or (values.get(loan_col) is None or values.get(customer_col) is None):
+            reason = validator.skip_reason(row)
+            if reason:
+                skip_counts[reason] += 1
+                if len(result.skipped_rows) < SKIPPED_SAMPLE:
+                    result.skipped_rows.append({"row": row.number, "kind": reason, "text": _row_text(row)})
+                continue
+            if validator.is_blank(values):
+                continue
         result.rows += 1
+        if row.hidden:
+            result.hidden_rows += 1
         checked = validator.check(row.number, values)
         if isinstance(checked, list):
             _record_errors(result, checked, row)
@@ -457,22 +615,135 @@ def _run(
             problems[checked.phone_problem] += 1
         chunk.append(checked)
         if len(chunk) >= chunk_rows:
-            writer.process(chunk)
+            _process(writer, chunk, result)
             chunk = []
             if progress:
                 progress(result.rows, reader.fraction)
     if chunk:
-        writer.process(chunk)
+        _process(writer, chunk, result)
+    result.skipped = sum(skip_counts.values())
     if result.rows == 0:
         raise BookRefused(_("The file has a header row but no loans under it."), "empty")
     if mode == ImportMode.SNAPSHOT:
-        writer.cure_missing(validator.loan_rows)
+        missing = writer.missing_overdue(validator.loan_rows)
+        safety = snapshot_safety(
+            overdue_book=overdue_book,
+            cured=len(missing) + result.cured_by_rows,
+            rows=result.rows,
+            rejected=result.errors,
+        )
+        result.safety = safety.as_dict()
+        if apply and not force and not safety.allowed_by(confirmed):
+            writer.write = False
+            writer.cure(missing)  # counts and sample only
+            reason = "; ".join(safety.problems())
+            message = (
+                _(
+                    "Nothing was applied: this snapshot is over its safety limits (%(reason)s). Check the "
+                    "file; to apply it all the same, a supervisor confirms it in the browser, or run "
+                    "import_loans with --force."
+                )
+                if not confirmed
+                else _(
+                    "Nothing was applied: this snapshot now changes more than the supervisor confirmed "
+                    "(%(reason)s). Upload it again to see the new numbers."
+                )
+            ) % {"reason": reason}
+            raise _Rollback("snapshot_unsafe", message)
+        writer.cure(missing)
     if writer.write:
-        result.shared_marked = _shared_mobiles_sync()
+        result.shared_marked = shared_mobiles_sync()
     result.phone_problems = {str(k): v for k, v in sorted(problems.items())}
+    result.shared_phones = _shared_phones(validator, result)
+    result.warnings = _warnings(result, validator, header, skip_counts, as_of)
     if progress:
         progress(result.rows, 1.0)
     return result
+
+
+def _process(writer: ChunkWriter, chunk: list[LoanRow], result: ImportResult) -> None:
+    writer.process(chunk)
+    if not writer.write and len(result._db_shared) < 1000:
+        pairs = [(r.mobile, r.customer_no) for r in chunk if r.first_of_customer and r.mobile]
+        result._db_shared.extend(shared_with_database(pairs)[: 1000 - len(result._db_shared)])
+
+
+def _shared_phones(validator: RowValidator, result: ImportResult) -> list[dict]:
+    """Mobiles several customers would hold after the import (masked), for the preview."""
+    names = validator._names
+    shared = []
+    for mobile, numbers in validator.shared_mobiles()[:SHARED_SAMPLE]:
+        shared.append(
+            {
+                "mobile": mask_mobile(mobile),
+                "customers": [
+                    {"customer_no": no, "name": names.get(no, ""), "in_file": True} for no in numbers
+                ],
+            }
+        )
+    by_mobile: dict[str, dict] = {}
+    for mobile, file_no, db_no, db_name in result._db_shared:
+        if db_no in names:
+            continue  # that customer is in the file: its row's mobile is the one that counts
+        entry = by_mobile.setdefault(
+            mobile,
+            {
+                "mobile": mask_mobile(mobile),
+                "customers": [{"customer_no": file_no, "name": names.get(file_no, ""), "in_file": True}],
+            },
+        )
+        entry["customers"].append({"customer_no": db_no, "name": db_name, "in_file": False})
+    shared.extend(list(by_mobile.values())[: max(0, SHARED_SAMPLE - len(shared))])
+    return shared
+
+
+def _warnings(
+    result: ImportResult, validator: RowValidator, header, skip_counts: Counter, as_of
+) -> list[str]:
+    """What staff should know about the file as a whole, in their language."""
+    warnings = list(header.notes)
+    for name, count in validator.stored_as_numbers.items():
+        warnings.append(
+            ngettext(
+                "%(column)s: %(count)s cell was stored as a number and imported as its digits; a leading "
+                "zero would have been lost. Format the column as text in the export.",
+                "%(column)s: %(count)s cells were stored as numbers and imported as their digits; leading "
+                "zeros would have been lost. Format the column as text in the export.",
+                count,
+            )
+            % {"column": header.title(name) or field_label(name), "count": f"{count:,}"}
+        )
+    if result.hidden_rows:
+        warnings.append(
+            ngettext(
+                "%(count)s row is hidden or filtered out in the file; it is imported like every other row.",
+                "%(count)s rows are hidden or filtered out in the file; they are imported like every other row.",
+                result.hidden_rows,
+            )
+            % {"count": f"{result.hidden_rows:,}"}
+        )
+    if skip_counts:
+        warnings.append(
+            _("Skipped, not loans: %(totals)s totals or subtotal rows, %(footers)s footer lines.")
+            % {"totals": skip_counts.get("totals", 0), "footers": skip_counts.get("footer", 0)}
+        )
+    if result.data_date and result.data_date["date"] != as_of.isoformat():
+        warnings.append(
+            _(
+                "The file says its data is as of %(file_date)s (%(source)s), but the data date chosen is %(as_of)s."
+            )
+            % {
+                "file_date": result.data_date["date"],
+                "source": result.data_date["source"],
+                "as_of": as_of.isoformat(),
+            }
+        )
+    return warnings
+
+
+def _row_text(row) -> str:
+    texts = [str(v) for _i, v in sorted(row.all_values().items()) if v is not None]
+    return " ".join(texts)[:120]
 
 
 def _record_errors(result: ImportResult, errors: list[RowError], row) -> None:
@@ -485,427 +756,34 @@ def _record_errors(result: ImportResult, errors: list[RowError], row) -> None:
 
 
 def _raw_cells(values: dict[int, object]) -> list:
+    """The row's cells as JSON values, each cut to RAW_CELL_CHARS (the database never
+    holds more of a rejected row than that)."""
     if not values:
         return []
     cells = [None] * (max(values) + 1)
     for index, value in values.items():
         if isinstance(value, datetime.datetime | datetime.date):
             value = value.isoformat()
+        elif (
+            isinstance(value, float)
+            and (value != value or value in (float("inf"), float("-inf")))
+            or not isinstance(value, bool | int | float | str)
+            or value is None
+        ):
+            value = str(value)
+        if isinstance(value, str) and len(value) > RAW_CELL_CHARS:
+            value = value[:RAW_CELL_CHARS] + "…"
         cells[index] = value
     return cells
 
 
-class _ChunkWriter:
-    """Classifies a chunk of valid rows against the database and writes what changed.
-
-    Plain SQL through Django's connection, not model instances: a chunk costs a handful
-    of statements (a SELECT per table, multi-row INSERTs and UPDATEs), and the per-row
-    cost is a tuple, not a model instance and its field preparation."""
-
-    def __init__(self, *, as_of, header, loan_import, write: bool, result: ImportResult):
-        self.as_of = as_of
-        self.loan_import_id = loan_import.pk if loan_import else None
-        self.write = write
-        self.result = result
-        self.has = set(header.columns)
-        self.has_id_number = "id_number" in self.has
-        self.sql = _Sql()
-        self.now = self.sql.now
-
-    # customers ------------------------------------------------------------------------
-    def _customers(self, rows: list[LoanRow]) -> dict[str, int]:
-        sql = self.sql
-        existing = {
-            c[1]: c for c in sql.select_in(sql.customers_by_number, list({r.customer_no for r in rows}))
-        }
-        ids = {no: c[0] for no, c in existing.items()}
-        inserts, updates = [], []
-        now = self.now
-        for r in rows:
-            if not r.first_of_customer:
-                continue
-            current = existing.get(r.customer_no)
-            if current is None:
-                inserts.append(
-                    (
-                        r.customer_no,
-                        r.customer_name,
-                        r.id_number,
-                        r.mobile,
-                        r.mobile_raw,
-                        r.phone_problem,
-                        now,
-                        now,
-                    )
-                )
-                continue
-            customer_id, _no, name, id_number, mobile, mobile_raw, problem = current
-            new_problem = r.phone_problem
-            if mobile == r.mobile and problem in KEPT_PROBLEMS and new_problem == PhoneProblem.NONE:
-                new_problem = problem  # shared is re-decided at the end; wrong number sticks to the number
-            new_id_number = r.id_number if self.has_id_number else id_number
-            wanted = (r.customer_name, new_id_number, r.mobile, r.mobile_raw, new_problem)
-            if wanted != (name, id_number, mobile, mobile_raw, problem):
-                updates.append((*wanted, now, customer_id))
-        with connection.cursor() as cursor:
-            if inserts:
-                cursor.executemany(sql.customer_insert, inserts)
-            if updates:
-                cursor.executemany(sql.customer_update, updates)
-        if inserts:
-            ids.update(sql.select_in(sql.customer_ids, [i[0] for i in inserts]))
-        return ids
-
-    # loans ------------------------------------------------------------------------------
-    def process(self, rows: list[LoanRow]) -> None:
-        sql = self.sql
-        customer_ids = self._customers(rows) if self.write else {}
-        existing = {
-            loan[1]: loan for loan in sql.select_in(sql.loans_by_account, [r.loan_account for r in rows])
-        }
-        result = self.result
-        write = self.write
-        as_of = self.as_of
-        import_id, now = self.loan_import_id, self.now
-        dec, day = sql.decimal, sql.date
-        inserts, updates, events, refresh = [], [], [], []
-        new_overdue: dict[str, tuple[Decimal, datetime.date | None]] = {}
-        for r in rows:
-            current = existing.get(r.loan_account)
-            overdue = r.overdue_amount > 0
-            if current is None:
-                result.created += 1
-                if write:
-                    status = LoanStatus.OVERDUE if overdue else LoanStatus.CURRENT
-                    state = self._state(r, None, status)
-                    inserts.append(
-                        (r.loan_account, customer_ids[r.customer_no], *state, as_of, import_id, now, now)
-                    )
-                    if overdue:
-                        new_overdue[r.loan_account] = (r.overdue_amount, r.overdue_since)
-                continue
-            (
-                loan_id,
-                _account,
-                customer_no,
-                product,
-                branch,
-                p1,
-                p2,
-                p3,
-                p4,
-                p5,
-                p6,
-                since,
-                next_due,
-                old_status,
-                loan_as_of,
-            ) = current
-            state = (
-                product,
-                branch,
-                dec(p1),
-                dec(p2),
-                dec(p3),
-                dec(p4),
-                dec(p5),
-                dec(p6),
-                day(since),
-                day(next_due),
-                old_status,
-            )
-            old_amount = state[OVERDUE_AMOUNT]
-            new_state = self._state(r, state, _next_status(old_status, overdue))
-            if customer_no == r.customer_no and new_state == state:
-                result.unchanged += 1
-                if write and (loan_as_of is None or day(loan_as_of) < as_of):
-                    refresh.append((as_of, loan_id))
-                continue
-            result.updated += 1
-            if not write:
-                continue
-            updates.append((customer_ids[r.customer_no], *new_state, as_of, import_id, now, loan_id))
-            was_overdue = old_amount > 0 or old_status == LoanStatus.OVERDUE
-            kind = _event_kind(was_overdue, overdue, old_amount, r.overdue_amount)
-            if kind:
-                # The episode the event belongs to: a cure closes the old one.
-                episode = state[OVERDUE_SINCE] if kind == LoanEventKind.CURED else new_state[OVERDUE_SINCE]
-                events.append((loan_id, kind, as_of, old_amount, r.overdue_amount, episode, import_id, now))
-        if not write:
-            return
-        with connection.cursor() as cursor:
-            if inserts:
-                cursor.executemany(sql.loan_insert, inserts)
-            if updates:
-                cursor.executemany(sql.loan_update, updates)
-            if refresh:
-                cursor.executemany(sql.loan_refresh, refresh)
-            if new_overdue:
-                for account, loan_id in sql.select_in(sql.loan_ids, list(new_overdue)):
-                    amount, since = new_overdue[account]
-                    events.append(
-                        (loan_id, LoanEventKind.BECAME_OVERDUE, as_of, ZERO, amount, since, import_id, now)
-                    )
-            if events:
-                cursor.executemany(sql.event_insert, events)
-
-    def _state(self, r: LoanRow, current: tuple | None, status: str) -> tuple:
-        """The loan's state columns (LOAN_STATE order) after this row: a column the file
-        does not have leaves its field as it is."""
-        has = self.has
-        if current is None:
-            product, branch, principal, balance, next_due = (
-                r.product,
-                r.branch,
-                r.principal,
-                r.balance,
-                r.next_due_date,
-            )
-        else:
-            product = r.product if "product" in has else current[0]
-            branch = r.branch if "branch" in has else current[1]
-            principal = r.principal if "principal" in has else current[2]
-            balance = r.balance if "balance" in has else current[3]
-            next_due = r.next_due_date if "next_due_date" in has else current[9]
-        return (
-            product,
-            branch,
-            principal,
-            balance,
-            r.overdue_principal,
-            r.overdue_interest,
-            r.overdue_penalty,
-            r.overdue_amount,
-            r.overdue_since,
-            next_due,
-            status,
-        )
-
-    # snapshot ---------------------------------------------------------------------------
-    def cure_missing(self, seen: dict) -> None:
-        """Snapshot mode: overdue loans the file does not list are cured as of its date."""
-        missing = []
-        for loan_id, account, amount, since in (
-            Loan.objects.filter(status=LoanStatus.OVERDUE)
-            .order_by("loan_account")
-            .values_list("id", "loan_account", "overdue_amount", "overdue_since")
-            .iterator(chunk_size=5000)
-        ):
-            if _loan_key(account) not in seen:
-                missing.append((loan_id, amount, since))
-        result = self.result
-        result.cured = len(missing)
-        sample_ids = [loan_id for loan_id, _amount, _since in missing[:CURED_SAMPLE]]
-        result.cured_sample = [
-            {
-                "loan_account": account,
-                "customer": name,
-                "overdue_amount": f"{amount:,.2f}",
-                "overdue_since": since.isoformat() if since else "",
-            }
-            for account, name, amount, since in Loan.objects.filter(pk__in=sample_ids)
-            .order_by("loan_account")
-            .values_list("loan_account", "customer__name", "overdue_amount", "overdue_since")
-        ]
-        if not self.write or not missing:
-            return
-        cured = [(self.as_of, self.loan_import_id, self.now, loan_id) for loan_id, _amount, _since in missing]
-        events = [
-            (loan_id, LoanEventKind.CURED, self.as_of, amount, ZERO, since, self.loan_import_id, self.now)
-            for loan_id, amount, since in missing
-        ]
-        with connection.cursor() as cursor:
-            for start in range(0, len(cured), 5000):
-                cursor.executemany(self.sql.loan_cure, cured[start : start + 5000])
-                cursor.executemany(self.sql.event_insert, events[start : start + 5000])
-
-
-class _Sql:
-    """The statements the importer runs, built once from the models' tables and columns
-    (identifiers quoted by the backend; every value is a parameter)."""
-
-    def __init__(self):
-        ops = connection.ops
-        qn = ops.quote_name
-        self.now = ops.adapt_datetimefield_value(timezone.now())
-        customer, loan = qn(Customer._meta.db_table), qn(Loan._meta.db_table)
-        loan_state = ", ".join(f"l.{qn(c)}" for c in LOAN_STATE)
-        self.customers_by_number = (
-            "SELECT id, customer_no, name, id_number, mobile, mobile_raw, phone_problem "  # noqa: S608
-            f"FROM {customer} WHERE customer_no IN "
-        )
-        self.customer_ids = f"SELECT customer_no, id FROM {customer} WHERE customer_no IN "  # noqa: S608
-        self.loans_by_account = (
-            f"SELECT l.id, l.loan_account, c.customer_no, {loan_state}, l.as_of "  # noqa: S608
-            f"FROM {loan} l JOIN {customer} c ON c.id = l.customer_id WHERE l.loan_account IN "
-        )
-        self.loan_ids = f"SELECT loan_account, id FROM {loan} WHERE loan_account IN "  # noqa: S608
-        self.customer_insert = _insert_sql(
-            Customer,
-            [
-                "customer_no",
-                "name",
-                "id_number",
-                "mobile",
-                "mobile_raw",
-                "phone_problem",
-                "created_at",
-                "updated_at",
-            ],
-        )
-        self.customer_update = (
-            f"UPDATE {customer} SET name = %s, id_number = %s, mobile = %s, mobile_raw = %s, "  # noqa: S608
-            "phone_problem = %s, updated_at = %s WHERE id = %s"
-        )
-        self.loan_insert = _insert_sql(
-            Loan, [*LOAN_COLUMNS, "as_of", "last_import", "created_at", "updated_at"]
-        )
-        sets = ", ".join(f"{qn(c)} = %s" for c in LOAN_UPDATE_COLUMNS)
-        self.loan_update = f"UPDATE {loan} SET customer_id = %s, {sets} WHERE id = %s"  # noqa: S608
-        self.loan_refresh = f"UPDATE {loan} SET as_of = %s WHERE id = %s"  # noqa: S608
-        self.loan_cure = (
-            f"UPDATE {loan} SET status = 'current', overdue_principal = 0, overdue_interest = 0, "  # noqa: S608
-            "overdue_penalty = 0, overdue_amount = 0, overdue_since = NULL, as_of = %s, "
-            "last_import_id = %s, updated_at = %s WHERE id = %s"
-        )
-        self.event_insert = _insert_sql(
-            LoanEvent,
-            [
-                "loan",
-                "kind",
-                "on_date",
-                "overdue_amount_before",
-                "overdue_amount_after",
-                "overdue_since",
-                "loan_import",
-                "created_at",
-            ],
-        )
-        self.max_params = min(connection.features.max_query_params or 999, 999) - 9
-        if connection.vendor == "sqlite":
-            # SQLite hands numeric columns back as int/float and dates as text.
-            self.decimal, self.date = _sqlite_decimal, _sqlite_date
-        else:
-            self.decimal = self.date = _same
-
-    def select_in(self, prefix: str, values: list) -> list[tuple]:
-        found = []
-        with connection.cursor() as cursor:
-            for start in range(0, len(values), self.max_params):
-                part = values[start : start + self.max_params]
-                cursor.execute(prefix + "(" + ", ".join(["%s"] * len(part)) + ")", part)
-                found.extend(cursor.fetchall())
-        return found
-
-
-def _same(value):
-    return value
-
-
-def _sqlite_decimal(value):
-    if value is None:
-        return None
-    if type(value) is float:
-        return Decimal(repr(round(value, 2)))
-    return Decimal(value)
-
-
-def _sqlite_date(value):
-    if value is None or type(value) is not str:
-        return value
-    return datetime.date.fromisoformat(value[:10])
-
-
-# The loan columns the importer decides, in the order of _ChunkWriter._state.
-LOAN_STATE = (
-    "product",
-    "branch",
-    "principal",
-    "balance",
-    "overdue_principal",
-    "overdue_interest",
-    "overdue_penalty",
-    "overdue_amount",
-    "overdue_since",
-    "next_due_date",
-    "status",
-)
-OVERDUE_AMOUNT = LOAN_STATE.index("overdue_amount")
-OVERDUE_SINCE = LOAN_STATE.index("overdue_since")
-LOAN_COLUMNS = ("loan_account", "customer", *LOAN_STATE)
-LOAN_UPDATE_COLUMNS = (*LOAN_STATE, "as_of", "last_import_id", "updated_at")
-
-
-def _next_status(old: str, overdue: bool) -> str:
-    if old == LoanStatus.IN_PLAN:
-        return old  # the repayment plan decides this loan's status
-    if overdue:
-        return LoanStatus.OVERDUE
-    if old in (LoanStatus.SETTLED, LoanStatus.WRITTEN_OFF):
-        return old
-    return LoanStatus.CURRENT
-
-
-def _event_kind(was_overdue: bool, overdue: bool, before: Decimal, after: Decimal) -> str | None:
-    if overdue and not was_overdue:
-        return LoanEventKind.BECAME_OVERDUE
-    if was_overdue and not overdue:
-        return LoanEventKind.CURED
-    if overdue and before != after:
-        return LoanEventKind.AMOUNT_CHANGED
-    return None
-
-
-def _insert_sql(model, names: list[str]) -> str:
-    """A multi-row INSERT for `names`; every other column gets its field default, so a
-    field added to the model later does not break the importer."""
-    qn = connection.ops.quote_name
-    columns, values = [], []
-    given = set(names)
-    for f in model._meta.concrete_fields:
-        if f.primary_key:
-            continue
-        columns.append(qn(f.column))
-        if f.name in given:
-            values.append("%s")
-        else:
-            values.append(_sql_literal(f.get_db_prep_save(f.get_default(), connection)))
-    ordered = [model._meta.get_field(n) for n in names]
-    assert [qn(f.column) for f in ordered] == [c for c in columns if c in {qn(f.column) for f in ordered}], (
-        "names must follow the model's field order"
-    )
-    return f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(columns)}) VALUES ({', '.join(values)})"  # noqa: S608
-
-
-def _sql_literal(value) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int | float | Decimal):
-        return str(value)
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def _shared_mobiles_sync() -> int:
-    """A mobile held by several customers is marked shared on each of them, and unmarked
-    once only one holds it — over the whole table, so earlier imports count too."""
-    table = connection.ops.quote_name(Customer._meta.db_table)
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    shared = f"SELECT mobile FROM {table} WHERE mobile <> '' GROUP BY mobile HAVING COUNT(*) > 1"  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET phone_problem = %s, updated_at = %s "  # noqa: S608
-            f"WHERE phone_problem = '' AND mobile <> '' AND mobile IN ({shared})",
-            [PhoneProblem.SHARED, now],
-        )
-        marked = cursor.rowcount
-        cursor.execute(
-            f"UPDATE {table} SET phone_problem = '', updated_at = %s "  # noqa: S608
-            f"WHERE phone_problem = %s AND mobile NOT IN ({shared})",
-            [now, PhoneProblem.SHARED],
-        )
-    return max(marked, 0)
+def _file_format(book) -> dict:
+    kind = getattr(book, "kind", "xlsx")
+    found = {"kind": kind}
+    if kind == "csv":
+        found["encoding"] = book.encoding_label
+        found["delimiter"] = {",": "comma", "\t": "tab", ";": "semicolon"}.get(book.delimiter, book.delimiter)
+    return found
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -922,17 +800,17 @@ def _file_name(path_or_file) -> str:
     return os.path.basename(str(name)) or "loan-book.xlsx"
 
 
-def _store_file(loan_import: LoanBookImport, book: XlsxBook, name: str) -> None:
+def _store_file(loan_import: LoanBookImport, book, name: str) -> None:
     loan_import.file.save(name, File(book.file), save=False)
     LoanBookImport.objects.filter(pk=loan_import.pk).update(file=loan_import.file.name)
     book.file.seek(0)
 
 
-def _open_stored(loan_import: LoanBookImport) -> XlsxBook:
+def _open_stored(loan_import: LoanBookImport):
     if not loan_import.file:
         raise BookRefused(_("The uploaded file is missing."), "missing_file")
     handle = loan_import.file.open("rb")
-    return XlsxBook(handle, limits=Limits.from_settings(), close_file=True)
+    return open_book(handle, limits=Limits.from_settings(), close_file=True, name=loan_import.file_name)
 
 
 def _store_counts(loan_import: LoanBookImport, result: ImportResult) -> None:
@@ -944,6 +822,22 @@ def _store_counts(loan_import: LoanBookImport, result: ImportResult) -> None:
     loan_import.error_count = result.errors
     loan_import.cured_count = result.cured
     loan_import.details = result.details()
+
+
+def _count_fields(loan_import: LoanBookImport) -> dict:
+    return {
+        name: getattr(loan_import, name)
+        for name in (
+            "total_rows",
+            "processed_rows",
+            "created_count",
+            "updated_count",
+            "unchanged_count",
+            "error_count",
+            "cured_count",
+            "details",
+        )
+    }
 
 
 def _store_errors(loan_import: LoanBookImport, result: ImportResult) -> None:
@@ -968,13 +862,12 @@ def _store_errors(loan_import: LoanBookImport, result: ImportResult) -> None:
 
 
 def _finish_failed(loan_import: LoanBookImport, message: str) -> None:
-    loan_import.status = ImportStatus.FAILED
-    loan_import.message = message
-    loan_import.finished_at = timezone.now()
-    LoanBookImport.objects.filter(pk=loan_import.pk).update(
-        status=ImportStatus.FAILED,
+    status_transition(
+        loan_import,
+        _WAITING,
+        ImportStatus.FAILED,
         message=message,
-        finished_at=loan_import.finished_at,
+        finished_at=timezone.now(),
         total_rows=loan_import.total_rows,
         error_count=loan_import.error_count,
         details=loan_import.details,

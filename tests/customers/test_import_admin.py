@@ -109,7 +109,7 @@ def test_the_error_report_holds_rows_as_they_were_for_supervisors_masked_for_sta
         response = client.get(url("errors", obj))
         assert response.status_code == 200
         assert response["Content-Type"].startswith("application/vnd.openxmlformats")
-        sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+        sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
         return [list(r) for r in sheet.iter_rows(values_only=True)]
 
     staff_rows = report()
@@ -122,19 +122,27 @@ def test_the_error_report_holds_rows_as_they_were_for_supervisors_masked_for_sta
     assert "13812345678" in supervisor_rows[1] and "330102198001011234" in supervisor_rows[2]
 
 
-def test_snapshot_preview_lists_the_loans_to_cure(staff_client, django_capture_on_commit_callbacks):
+def test_snapshot_preview_lists_the_loans_to_cure(
+    client, staff, supervisor, django_capture_on_commit_callbacks
+):
     LoanFactory(loan_account="6299000011112222", days=40)
+    client.force_login(staff)
     upload(
-        staff_client,
+        client,
         book([loan(loan_account="62001")]),
         mode="snapshot",
         capture=django_capture_on_commit_callbacks,
     )
     obj = LoanBookImport.objects.get()
-    page = staff_client.get(url("preview", obj)).content.decode()
+    page = client.get(url("preview", obj)).content.decode()
     assert 'id="count-cured">1<' in page and "6299000011112222" in page and "标记为逾期已结清" in page
+    # Curing the whole overdue book (1 of 1) is over the safety limit: a supervisor confirms it.
     with django_capture_on_commit_callbacks(execute=True):
-        staff_client.post(url("preview", obj), {"action": "confirm"})
+        client.post(url("preview", obj), {"action": "confirm"})
+    assert Loan.objects.get(loan_account="6299000011112222").status == LoanStatus.OVERDUE
+    client.force_login(supervisor)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url("preview", obj), {"action": "confirm", "accept_safety": "1"})
     assert Loan.objects.get(loan_account="6299000011112222").status == LoanStatus.CURRENT
 
 

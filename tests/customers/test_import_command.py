@@ -66,7 +66,7 @@ def test_snapshot_mode_reports_cured_loans(tmp_path):
 
     LoanFactory(loan_account="6299", days=5)
     path = write(tmp_path, book([loan(loan_account="62001")]))
-    code, out, _err = command(path, "--as-of", "2026-11-28", "--mode", "snapshot", "--json")
+    code, out, _err = command(path, "--as-of", "2026-11-28", "--mode", "snapshot", "--force", "--json")
     assert code == 0 and json.loads(out.splitlines()[-1])["cured"] == 1
     assert Loan.objects.get(loan_account="6299").status == "current"
 
@@ -89,7 +89,7 @@ def test_dry_run_writes_nothing(tmp_path):
 @pytest.mark.parametrize(
     ("content", "words"),
     [
-        (b"loan_account,customer_no\n1,2\n", "不是 Excel"),
+        (b"just some text, no loan book\n", "不是 Excel"),
         ("truncated", "损坏"),
         ("no header", "表头"),
         ("bomb", "压缩包"),

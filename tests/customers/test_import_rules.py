@@ -19,8 +19,8 @@ from customers.models import (
     LoanStatus,
     PhoneProblem,
 )
-from customers.services import loan_import as service
 from customers.services.loan_import import loan_book_import
+from customers.services.loan_writer import ChunkWriter
 from tests.customers.xlsx import AS_OF, HEADERS, book, loan
 from tests.factories import CustomerFactory, LoanFactory
 
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.django_db
 
 
 def run(rows, *, mode="incremental", as_of=AS_OF, user=None, **kwargs):
-    options = {k: kwargs.pop(k) for k in ("dry_run", "strict", "chunk_rows") if k in kwargs}
+    options = {k: kwargs.pop(k) for k in ("dry_run", "strict", "chunk_rows", "force") if k in kwargs}
     data = book(rows, **kwargs)
     result = loan_book_import(path_or_file=io.BytesIO(data), as_of=as_of, mode=mode, user=user, **options)
     result.close()
@@ -272,7 +272,9 @@ def test_incremental_leaves_missing_loans_alone_snapshot_cures_them():
     preview = run([loan(loan_account="62001")], mode="snapshot", dry_run=True)
     assert preview.cured == 1 and preview.cured_sample[0]["loan_account"] == "6299"
     assert Loan.objects.get(pk=kept.pk).status == LoanStatus.OVERDUE  # a dry run writes nothing
-    result = run([loan(loan_account="62001")], mode="snapshot")
+    # Curing the whole (one-loan) overdue book is over the safety limit: forced here,
+    # refused unforced (test_snapshot_safety.py).
+    result = run([loan(loan_account="62001")], mode="snapshot", force=True)
     assert result.cured == 1 and result.loan_import.cured_count == 1
     cured = Loan.objects.get(pk=kept.pk)
     assert cured.status == LoanStatus.CURRENT and cured.overdue_since is None and cured.overdue_amount == 0
@@ -344,7 +346,7 @@ def test_a_crash_midway_leaves_the_database_as_before(monkeypatch):
     LoanFactory(loan_account="62000", days=3)
     before = list(Loan.objects.values())
     calls = {"n": 0}
-    real = service._ChunkWriter.process
+    real = ChunkWriter.process
 
     def crash_on_second_chunk(self, rows):
         calls["n"] += 1
@@ -352,7 +354,7 @@ def test_a_crash_midway_leaves_the_database_as_before(monkeypatch):
             raise RuntimeError("disk full")
         return real(self, rows)
 
-    monkeypatch.setattr(service._ChunkWriter, "process", crash_on_second_chunk)
+    monkeypatch.setattr(ChunkWriter, "process", crash_on_second_chunk)
     with pytest.raises(RuntimeError):
         run([loan(loan_account="62000", overdue_amount=1), loan(), loan(), loan()], chunk_rows=2)
     assert calls["n"] == 2

@@ -1,19 +1,32 @@
-"""The morning import in Chromium: upload → preview → confirm → progress → result."""
+"""The morning import in Chromium: upload → preview → (supervisor) confirm → progress → result."""
+
+import os
+from pathlib import Path
 
 import pytest
 
 from customers.models import ImportStatus, Loan, LoanBookImport, LoanStatus
 from tests.customers.xlsx import AS_OF, book, loan
 from tests.e2e.conftest import login
-from tests.factories import LoanFactory, staff_user
+from tests.factories import LoanFactory, staff_user, supervisor_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_staff_import_a_snapshot_book_in_the_browser(page, tmp_path):
+SCREENSHOTS = os.environ.get("IMPORT_SCREENSHOTS")  # a folder: save the pages there to look at them
+
+
+def shot(page, name: str) -> None:
+    if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=True)
+
+
+def test_staff_import_a_snapshot_book_a_supervisor_confirms_its_numbers(page, tmp_path):
     staff_user(username="wang")
+    supervisor_user(username="zhao")
     LoanFactory(loan_account="6299000011112222", days=40)  # not in the file: will be cured
-    path = tmp_path / "民丰银行逾期清单.xlsx"
+    path = tmp_path / "民丰银行逾期清单_20261128.xlsx"
     path.write_bytes(
         book(
             [
@@ -22,6 +35,7 @@ def test_staff_import_a_snapshot_book_in_the_browser(page, tmp_path):
                     loan_account="62002", customer_no="C2", mobile="0571-87654321", overdue_amount="¥2,000.00"
                 ),
                 loan(loan_account="62003", customer_no="C3", overdue_amount="一千"),
+                loan(loan_account="62004", customer_no="C4", mobile="138-1234-5678"),
             ],
             before=[["民丰银行 逾期贷款清单"]],
             shared_strings=True,
@@ -34,23 +48,38 @@ def test_staff_import_a_snapshot_book_in_the_browser(page, tmp_path):
     page.goto(f"{page.base_url}/admin/customers/loanbookimport/")
     page.click("#import-loan-book")
     page.set_input_files("input[type=file]", str(path))
-    page.fill("input[name=as_of]", AS_OF.isoformat())
+    assert page.input_value("input[name=as_of]") == AS_OF.isoformat()  # pre-filled from the file name
+    assert AS_OF.isoformat() in page.inner_text("#as-of-from-name")
     page.check("input[name=mode][value=snapshot]")
+    shot(page, "1-upload")
     page.click("#upload-submit")
 
     page.wait_for_url("**/preview/")
     assert "尚未应用" in page.content()
-    assert page.inner_text("#count-created") == "2" and page.inner_text("#count-errors") == "1"
+    assert page.inner_text("#count-created") == "3" and page.inner_text("#count-errors") == "1"
     assert page.inner_text("#count-cured") == "1"
     assert "6299000011112222" in page.inner_text("#to-be-cured")
     assert "不是金额" in page.inner_text("#rejected-rows") and "一千" in page.inner_text("#rejected-rows")
+    shared = page.inner_text("#shared-phones")
+    assert "138****5678" in shared and "C1" in shared and "C4" in shared
+    safety = page.inner_text("#snapshot-safety")
+    assert "1 / 1" in page.inner_text("#safety-cured") and "100.0%" in safety and "20%" in safety
+    assert "只有主管" in safety and page.is_disabled("#confirm-import")
+    shot(page, "2-preview-staff")
     assert not Loan.objects.filter(loan_account="62001").exists()
 
+    page.context.clear_cookies()  # signed out
+    login(page, "zhao")
+    page.goto(f"{page.base_url}/admin/customers/loanbookimport/{LoanBookImport.objects.get().pk}/preview/")
+    assert "1 / 1" in page.inner_text("#safety-cured")
+    page.check("#accept-safety")
+    shot(page, "3-preview-supervisor")
     page.click("#confirm-import")
     page.wait_for_url("**/result/")
     assert any("/progress/" in url for url in visited)  # the progress page led here
     assert "已导入" in page.inner_text("#import-result")
-    assert page.inner_text("#count-created") == "2" and page.inner_text("#count-cured") == "1"
+    assert page.inner_text("#count-created") == "3" and page.inner_text("#count-cured") == "1"
+    shot(page, "4-result")
 
     obj = LoanBookImport.objects.get()
     assert obj.status == ImportStatus.DONE and obj.created_by.username == "wang"
@@ -62,7 +91,7 @@ def test_staff_import_a_snapshot_book_in_the_browser(page, tmp_path):
     assert download.value.suggested_filename.endswith("-rejected-rows.xlsx")
 
     page.goto(f"{page.base_url}/admin/customers/loanbookimport/")
-    assert "民丰银行逾期清单.xlsx" in page.inner_text("#result_list")
+    assert "民丰银行逾期清单_20261128.xlsx" in page.inner_text("#result_list")
 
 
 def test_a_refused_file_is_explained_on_the_upload_page(page, tmp_path):
