@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
@@ -21,7 +22,9 @@ class NodeSmsc:
 
     def __init__(self, *, system_id: str = "esme", password: str = "secret"):
         if not node_modules_ready():
-            raise RuntimeError("tests/peers/node_modules is missing: run `make test` or `npm ci --prefix tests/peers`")
+            raise RuntimeError(
+                "tests/peers/node_modules is missing: run `make test` or `npm ci --prefix tests/peers`"
+            )
         node = shutil.which("node")
         if node is None:
             raise RuntimeError("node is not installed")
@@ -102,7 +105,5 @@ class NodeSmsc:
                 self.process.kill()
                 self.process.wait(5)
         for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
-            try:
+            with contextlib.suppress(OSError):
                 stream.close()
-            except OSError:
-                pass
