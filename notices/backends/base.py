@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
+from .inbound import GatewayWebhooks
+
 
 class Outcome(enum.StrEnum):
     ACCEPTED = "accepted"  # the gateway has it; a receipt may follow
@@ -37,6 +39,9 @@ class SendResult:
     code: str = ""
     detail: str = ""
     latency_ms: int = 0
+    # RETRY only: the seconds the gateway asked us to wait (HTTP 429's Retry-After), or
+    # None when it did not say; the sender paces itself by it instead of parking the message.
+    retry_after: float | None = None
 
 
 @dataclass(frozen=True)
@@ -47,10 +52,18 @@ class StatusResult:
 
 
 class BaseSmsBackend:
-    """A gateway. `send` must never raise for gateway trouble: it returns an outcome."""
+    """A gateway. `send` must never raise for gateway trouble: it returns an outcome.
+
+    How its receipts and replies come back is the gateway's own (see `inbound.py`):
+    `webhooks` names the class that reads its HTTP callbacks, or `over_link` says they
+    arrive over the backend's own connection (carrier links); a backend with neither
+    gets none.
+    """
 
     name = "base"
     concurrency = 1
+    webhooks: type[GatewayWebhooks] | None = None
+    over_link = False
     _pool: ThreadPoolExecutor | None = None
     _pool_pid = 0
     _pool_lock = threading.Lock()

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import smpp34
 
+from ..parts import Alphabet, decode
+
 HEADER = struct.Struct(">IIII")
 MAX_PDU = 64 * 1024  # a longer command_length is a broken or hostile peer
 
@@ -407,3 +409,28 @@ def receipt_text_bytes(message: bytes) -> bytes | None:
 def printable(data: bytes) -> str:
     """Bytes as text that JSON and PostgreSQL accept: printable ASCII kept, the rest \\xNN."""
     return "".join(chr(b) if 0x20 <= b < 0x7F and b != 0x5C else f"\\x{b:02x}" for b in data)
+
+
+def decode_text(data: bytes, data_coding: int) -> tuple[str, str]:
+    """(the text, how it was read) of an inbound message's user data; a NUL character is
+    dropped (PostgreSQL stores none, and no customer types one)."""
+    text, how = _decode_text(data, data_coding)
+    return text.replace("\x00", ""), how
+
+
+def _decode_text(data: bytes, data_coding: int) -> tuple[str, str]:
+    if data_coding == 0x08:
+        return decode(data, Alphabet.UCS2), "ucs2"
+    if data_coding == 0x00:
+        return decode(data, Alphabet.GSM7), "gsm7"
+    if data_coding == 0x01:
+        return data.decode("ascii", errors="replace"), "ascii"
+    if data_coding == 0x03:
+        return data.decode("latin-1"), "latin-1"
+    if data_coding == 0x0F:  # not in SMPP 3.4, but what Chinese SMSCs use for GB text
+        return data.decode("gbk", errors="replace"), "gbk"
+    if data_coding & 0xF0 == 0xF0:  # GSM message class: bit 2 says 8-bit data, else GSM 7-bit
+        if data_coding & 0x04:
+            return data.decode("latin-1"), "latin-1"
+        return decode(data, Alphabet.GSM7), "gsm7"
+    return data.decode("latin-1"), f"latin-1 (data_coding {data_coding})"

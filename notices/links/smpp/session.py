@@ -35,7 +35,7 @@ from ..base import (
     SubmitResult,
     SubmitStatus,
 )
-from ..parts import Alphabet, decode, parse_udh
+from ..parts import Alphabet, parse_udh
 from . import pdu
 from .config import smpp_config
 from .pdu import Command
@@ -340,7 +340,7 @@ class SmppSession(LinkSession):
             if None not in (ref, total, seq) and 1 <= seq <= total:
                 concatenation = (ref, total, seq)
         raw["message_hex"] = data.hex()
-        text, decoded_as = decode_text(data, message.data_coding)
+        text, decoded_as = pdu.decode_text(data, message.data_coding)
         raw["decoded_as"] = decoded_as
         return InboundPartEvent(
             sender=message.source_addr,
@@ -452,25 +452,6 @@ class SmppSession(LinkSession):
     def _error(self, text: str) -> None:
         self.health.last_error = text[:300]
         self.health.last_error_at = datetime.datetime.now(datetime.UTC)
-
-
-def decode_text(data: bytes, data_coding: int) -> tuple[str, str]:
-    """(the text, how it was read) of an inbound message's user data."""
-    if data_coding == 0x08:
-        return decode(data, Alphabet.UCS2), "ucs2"
-    if data_coding == 0x00:
-        return decode(data, Alphabet.GSM7), "gsm7"
-    if data_coding == 0x01:
-        return data.decode("ascii", errors="replace"), "ascii"
-    if data_coding == 0x03:
-        return data.decode("latin-1"), "latin-1"
-    if data_coding == 0x0F:  # not in SMPP 3.4, but what Chinese SMSCs use for GB text
-        return data.decode("gbk", errors="replace"), "gbk"
-    if data_coding & 0xF0 == 0xF0:  # GSM message class: bit 2 says 8-bit data, else GSM 7-bit
-        if data_coding & 0x04:
-            return data.decode("latin-1"), "latin-1"
-        return decode(data, Alphabet.GSM7), "gsm7"
-    return data.decode("latin-1"), f"latin-1 (data_coding {data_coding})"
 
 
 def session_from_settings(on_event: EventHandler) -> SmppSession:
