@@ -40,6 +40,7 @@ PLACEHOLDERS: dict[str, str] = {
     "first_due_amount": _("first installment amount"),
 }
 
+
 def segments(text: str) -> int:
     """SMS parts the text takes, exactly as the carrier links split it (links/parts.py):
     Chinese (UCS2) 70 characters in one, else parts of 67; GSM 7-bit 160, else 153."""

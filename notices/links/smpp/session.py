@@ -88,8 +88,8 @@ class SmppSession(LinkSession):
         self._pending: dict[int, _Pending] = {}
         self._room = asyncio.Semaphore(window)
         # deliver_sm PDUs are handled while the next PDUs are read (a slow callback must
-        # not hold back the submit_sm_resps behind it); past this many at once the SMSC is
-        # told ESME_RTHROTTLED and delivers again later.
+        # not hold back the submit_sm_resps behind it); past this many at once reading
+        # waits up to a second, then the SMSC is told ESME_RTHROTTLED (it delivers again).
         self.inbound_limit = max(window, 10)
         self._inbound: set[asyncio.Task] = set()
         self._bound = False
@@ -231,7 +231,7 @@ class SmppSession(LinkSession):
                 return f"protocol error: {exc}"
             command = received.command_id
             if command == Command.DELIVER_SM:
-                if len(self._inbound) >= self.inbound_limit:
+                if not await self._room_for_inbound():
                     self._send(pdu.deliver_sm_resp(received.sequence, status=pdu.ESME_RTHROTTLED))
                     continue
                 task = asyncio.create_task(self._deliver(received))
@@ -257,6 +257,14 @@ class SmppSession(LinkSession):
                 continue  # no answer is defined for it
             else:
                 self._send(pdu.generic_nack(received.sequence, pdu.ESME_RINVCMDID))
+
+    async def _room_for_inbound(self) -> bool:
+        """Wait (a second at most) for one of the deliver_sm callbacks under way to finish."""
+        busy = {task for task in self._inbound if not task.done()}
+        if len(busy) < self.inbound_limit:
+            return True
+        await asyncio.wait(busy, timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
+        return sum(1 for task in busy if not task.done()) < self.inbound_limit
 
     def _submit_result(self, answer: pdu.Pdu) -> SubmitResult:
         code = pdu.status_name(answer.status)
