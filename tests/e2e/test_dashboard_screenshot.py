@@ -16,7 +16,14 @@ def test_dashboard_with_demo_data(page, tmp_path, monkeypatch):
     call_command("seed_demo")
     login(page, "supervisor", "demo-pass-123")
     page.goto(f"{page.base_url}/admin/")
-    for part in ("#work-tiles", "#pending-batches", "#promise-24h", "#sending-today", "#chart-stages svg", "#chart-history svg"):
+    for part in (
+        "#work-tiles",
+        "#pending-batches",
+        "#promise-24h",
+        "#sending-today",
+        "#chart-stages svg",
+        "#chart-history svg",
+    ):
         assert page.locator(part).count() == 1, part
     assert "待审批批次" in page.locator("#pending-batches").inner_text()
     target = DOCS if os.environ.get("UPDATE_SCREENSHOTS") else tmp_path / "dashboard.png"
