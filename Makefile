@@ -10,7 +10,7 @@ export PORT
 GATEWAY ?= console
 export GATEWAY
 
-.PHONY: run test venv lint migrate messages browser peers bench clean
+.PHONY: run test venv lint migrate messages browser peers jasmin bench clean
 
 $(VENV)/.installed: requirements.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -45,7 +45,17 @@ $(PEERS): tests/peers/package.json tests/peers/package-lock.json
 	npm ci --prefix tests/peers --no-audit --no-fund --loglevel=error
 	@touch $@
 
-peers: $(PEERS)
+# Jasmin (PyPI) in a virtual environment of its own, for tests/notices/test_jasmin_peer.py
+# (which also needs RabbitMQ and Redis on 127.0.0.1; .ci/run starts them when stopped).
+JASMIN := tests/peers/jasmin-venv/.installed
+$(JASMIN): tests/peers/jasmin-requirements.txt
+	@test -x tests/peers/jasmin-venv/bin/python || $(PYTHON) -m venv tests/peers/jasmin-venv
+	tests/peers/jasmin-venv/bin/pip install --quiet --disable-pip-version-check -r tests/peers/jasmin-requirements.txt
+	@touch $@
+
+jasmin: $(JASMIN)
+
+peers: $(PEERS) $(JASMIN)
 
 test: venv browser peers
 	$(VENV)/bin/ruff check .
@@ -59,4 +69,4 @@ messages: venv
 	$(PY) manage.py compilemessages --ignore=.venv
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles
+	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles tests/peers/node_modules tests/peers/jasmin-venv

@@ -58,6 +58,18 @@ def _fields(request) -> dict[str, str]:
     return fields
 
 
+def _coding(value: str) -> int:
+    """The MO thrower sends data_coding as the PDU's octet itself (0.11: "\x08"), not
+    as digits; both are read."""
+    if value.isdigit():
+        return int(value)
+    if len(value) == 1:
+        return ord(value)
+    if not value:
+        return 0
+    raise ValueError(value)
+
+
 class JasminWebhooks(GatewayWebhooks):
     name = "jasmin"
     methods = ("POST", "GET")
@@ -102,9 +114,9 @@ class JasminWebhooks(GatewayWebhooks):
             raise WebhookRefused(400, "from is required")
         try:
             data = bytes.fromhex(fields.get("binary", ""))
-            coding = int(fields.get("coding") or 0)
+            coding = _coding(fields.get("coding", ""))
         except ValueError as exc:
-            raise WebhookRefused(400, "binary must be hex and coding a number") from exc
+            raise WebhookRefused(400, "binary must be hex and coding a data_coding") from exc
         text, decoded_as = decode_text(data, coding) if data else (fields.get("content", ""), "content")
         raw = json_safe({key: value for key, value in fields.items() if key not in ("token", "content")})
         raw["decoded_as"] = decoded_as

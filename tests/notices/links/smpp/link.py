@@ -1,6 +1,7 @@
 """A session bound to the npm SMSC for a test, and helpers to wait on both sides."""
 
 import asyncio
+import concurrent.futures
 import contextlib
 
 from notices.links.base import LinkClosed, PartSubmit
@@ -68,4 +69,7 @@ async def wait_for(smsc: NodeSmsc, event: str, **match) -> dict:
 
 
 def run(coroutine):
-    return asyncio.run(coroutine)
+    """asyncio.run in a thread of its own: the browser tests' Playwright keeps an event
+    loop running in the main thread for the whole session."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()

@@ -8,6 +8,8 @@ from notices.links.parts import alphabet_for, split
 from notices.links.smpp.fake_smsc import FakeSmsc
 from notices.links.smpp.session import SmppSession
 
+from .link import run as run_in_thread
+
 
 def scenario(smsc: FakeSmsc, texts: list[str], *, password: str = "demo"):
     async def run():
@@ -47,7 +49,7 @@ def scenario(smsc: FakeSmsc, texts: list[str], *, password: str = "demo"):
         await smsc.stop()
         return results, events
 
-    return asyncio.run(run())
+    return run_in_thread(run())
 
 
 def test_it_acknowledges_every_part_and_sends_a_receipt_for_each():
