@@ -14,6 +14,7 @@ import contextlib
 import datetime
 import logging
 import random
+import socket
 from dataclasses import dataclass, field
 
 from . import pdu
@@ -95,6 +96,8 @@ class FakeSmsc:
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         esme = _Esme(writer)
+        with contextlib.suppress(OSError, AttributeError):  # answers go out at once, not after an ACK
+            writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             while True:
                 prefix = await reader.readexactly(4)
