@@ -196,7 +196,7 @@ class SmppSession(LinkSession):
             future = asyncio.get_running_loop().create_future()
             self._pending[sequence] = _Pending(future, self._now() + 5.0, "unbind")
             self._writer.write(pdu.unbind(sequence))
-            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(future), 5.0)
         self._close_reason = self._close_reason or "unbound"
         await self._drop()
