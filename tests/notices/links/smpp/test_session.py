@@ -138,7 +138,7 @@ def test_no_answer_in_time_is_unknown_and_the_link_stays_up(smsc):
     smsc.set(ignore_next=1)
 
     async def scenario():
-        async with Link(smsc, response_timeout_s=0.5) as link:
+        async with Link(smsc, response_timeout_s=2.0) as link:
             lost = await link.send("first")
             later = await link.send("second")
             return lost, later, link.session.health.last_error
