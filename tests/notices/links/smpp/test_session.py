@@ -151,7 +151,7 @@ def test_no_answer_in_time_is_unknown_and_the_link_stays_up(smsc):
 
 
 def test_a_connection_dropped_mid_window_leaves_every_unanswered_part_unknown_and_sends_nothing_twice(smsc):
-    smsc.set(latency_ms=300, drop_after_next=3)
+    smsc.set(latency_ms=1000, drop_after_next=3)
 
     async def scenario():
         link = Link(smsc, window=5)
