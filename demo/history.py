@@ -230,6 +230,7 @@ def _at(day: datetime.date, hour: int, minute: int) -> datetime.datetime:
 
 
 def _replies_and_plans(users: dict) -> None:
+    from notices.backends.http import reply_from_item
     from notices.services.feedback import feedback_assign, feedback_record, feedback_set_status
     from notices.services.plans import plan_approve, plan_draft, plan_schedule
     from notices.services.webhooks import inbound_receive
@@ -249,12 +250,14 @@ def _replies_and_plans(users: dict) -> None:
     for i, (text, phone) in enumerate(REPLIES):
         sender = phone or customers[i].mobile
         inbound_receive(
-            item={
-                "from": sender,
-                "text": text,
-                "message_id": f"demo-in-{i}",
-                "at": timezone.now().isoformat(),
-            }
+            report=reply_from_item(
+                {
+                    "from": sender,
+                    "text": text,
+                    "message_id": f"demo-in-{i}",
+                    "at": timezone.now().isoformat(),
+                }
+            )
         )
     if staff and customers:
         item = feedback_record(

@@ -8,6 +8,7 @@ class NoticesConfig(AppConfig):
     verbose_name = _("Notices")
 
     def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the gateway settings check)
         from .schedules import schedules_sync
 
         # Keep the recurring schedules in step with settings after every migrate.

@@ -1,76 +1,97 @@
-"""Webhooks the SMS platform calls: delivery receipts and inbound replies (HMAC-signed)."""
+"""The URLs gateways call back: each request goes to its gateway's own webhooks class
+(`notices/backends/inbound.py`), whose reports go to the receipt and inbound services.
+
+`/webhooks/sms/receipt/` and `/webhooks/sms/inbound/` belong to the configured backend
+(`SMS_BACKEND`); `/webhooks/sms/<gateway>/…/` to that gateway whatever is configured, so
+callbacks still in flight when a bank changes gateways are not lost (they are signed).
+"""
 
 from __future__ import annotations
 
-import json
 import logging
 
-from django.conf import settings
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
-from .services.webhooks import inbound_receive, items_fresh, receipt_apply, signature_valid, timestamp_fresh
+from .backends import backend_class, get_backend
+from .backends.inbound import GatewayWebhooks, WebhookRefused
+from .services.webhooks import inbound_receive, receipt_apply
 
 log = logging.getLogger(__name__)
-MAX_BODY = 1024 * 1024
 
 
-def _verified_items(request, list_key: str):
-    """(items, error response): signature and freshness first, then JSON; nothing is
-    stored on failure. A replay older than SMS_WEBHOOK_TOLERANCE_SECONDS is refused: by
-    the signed X-Timestamp when the platform sends one, else by each item's "at"."""
-    raw = request.body[: MAX_BODY + 1]
-    if len(raw) > MAX_BODY:
-        return None, JsonResponse({"error": "payload too large"}, status=413)
-    timestamp = request.headers.get("X-Timestamp")
-    if not signature_valid(raw, request.headers.get("X-Signature"), timestamp):
-        log.warning("webhook %s refused: bad or missing signature", request.path)
-        return None, JsonResponse({"error": "invalid signature"}, status=403)
-    if timestamp is None and settings.SMS_WEBHOOK_REQUIRE_TIMESTAMP:
-        log.warning("webhook %s refused: no X-Timestamp", request.path)
-        return None, JsonResponse({"error": "timestamp required"}, status=403)
-    if timestamp is not None and not timestamp_fresh(timestamp):
-        log.warning("webhook %s refused: timestamp outside the tolerance", request.path)
-        return None, JsonResponse({"error": "stale or future timestamp"}, status=403)
+def _configured() -> GatewayWebhooks | JsonResponse:
+    backend = get_backend()
+    if backend.webhooks is None:
+        how = "over its own connection" if backend.link else "nowhere"
+        return JsonResponse(
+            {"error": f"receipts and replies of the {backend.name} gateway arrive {how}, not here"},
+            status=404,
+        )
+    return backend.webhooks()
+
+
+def _receipts(request, webhooks: GatewayWebhooks):
+    if request.method not in webhooks.methods:
+        return JsonResponse({"error": "method not allowed"}, status=405)
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return None, JsonResponse({"error": "invalid JSON"}, status=400)
-    if isinstance(data, dict) and isinstance(data.get(list_key), list):
-        data = data[list_key]
-    items = data if isinstance(data, list) else [data]
-    if not items or not all(isinstance(item, dict) for item in items):
-        return None, JsonResponse({"error": "expected an object or a list of objects"}, status=400)
-    if timestamp is None and not items_fresh(items):
-        log.warning('webhook %s refused: "at" outside the tolerance (a replay?)', request.path)
-        return None, JsonResponse({"error": 'stale or future "at"'}, status=403)
-    return items, None
-
-
-@csrf_exempt
-@require_POST
-def receipt_webhook(request):
-    items, error = _verified_items(request, "receipts")
-    if error:
-        return error
+        reports = webhooks.receipts(request)
+    except WebhookRefused as refused:
+        return webhooks.refuse(refused)
     stored = applied = 0
-    for item in items:
-        receipt = receipt_apply(item=item)
+    for report in reports:
+        receipt = receipt_apply(report=report)
         if receipt is not None:
             stored += 1
             applied += int(receipt.applied)
-    return JsonResponse({"received": len(items), "stored": stored, "applied": applied})
+    return webhooks.answer_receipts(reports, stored=stored, applied=applied)
+
+
+def _replies(request, webhooks: GatewayWebhooks):
+    if request.method not in webhooks.methods:
+        return JsonResponse({"error": "method not allowed"}, status=405)
+    try:
+        reports = webhooks.replies(request)
+    except WebhookRefused as refused:
+        return webhooks.refuse(refused)
+    stored = 0
+    for report in reports:
+        _inbound, created = inbound_receive(report=report)
+        stored += int(created)
+    return webhooks.answer_replies(reports, stored=stored)
 
 
 @csrf_exempt
-@require_POST
+def receipt_webhook(request):
+    webhooks = _configured()
+    return webhooks if isinstance(webhooks, JsonResponse) else _receipts(request, webhooks)
+
+
+@csrf_exempt
 def inbound_webhook(request):
-    items, error = _verified_items(request, "messages")
-    if error:
-        return error
-    new = 0
-    for item in items:
-        _inbound, created = inbound_receive(item=item)
-        new += int(created)
-    return JsonResponse({"received": len(items), "stored": new})
+    webhooks = _configured()
+    return webhooks if isinstance(webhooks, JsonResponse) else _replies(request, webhooks)
+
+
+def _gateway(name: str) -> GatewayWebhooks:
+    return backend_class(name).webhooks()
+
+
+@csrf_exempt
+def kannel_receipt_webhook(request):
+    return _receipts(request, _gateway("kannel"))
+
+
+@csrf_exempt
+def kannel_inbound_webhook(request):
+    return _replies(request, _gateway("kannel"))
+
+
+@csrf_exempt
+def jasmin_receipt_webhook(request):
+    return _receipts(request, _gateway("jasmin"))
+
+
+@csrf_exempt
+def jasmin_inbound_webhook(request):
+    return _replies(request, _gateway("jasmin"))

@@ -292,6 +292,32 @@ SMS_CMPP_WINDOW = _number_or_text(env("SMS_CMPP_WINDOW", default="16"))  # outst
 SMS_CMPP_LINKS = _number_or_text(env("SMS_CMPP_LINKS", default="1"))  # most connections, all hosts
 SMS_CMPP_ACTIVE_TEST_S = _number_or_text(env("SMS_CMPP_ACTIVE_TEST_S", default="60"))
 
+# --- Gateways banks already run, and carrier links (docs/gateways/) ------------------
+# A contract: other tools start the gateways with exactly these names. Values are read
+# as text and checked where they are used (notices/gateway_settings.py), so a bad one
+# is one line naming it, not a traceback. SMS_CALLBACK_BASE_URL is where Kannel and
+# Jasmin reach this app (e.g. https://notices.bank.example), for their callbacks.
+SMS_CALLBACK_BASE_URL = env("SMS_CALLBACK_BASE_URL", default="")
+SMS_KANNEL_URL = env(
+    "SMS_KANNEL_URL", default=""
+)  # smsbox's sendsms, e.g. http://kannel:13013/cgi-bin/sendsms
+SMS_KANNEL_USERNAME = env("SMS_KANNEL_USERNAME", default="")
+SMS_KANNEL_PASSWORD = env("SMS_KANNEL_PASSWORD", default="")
+SMS_KANNEL_FROM = env("SMS_KANNEL_FROM", default="")
+SMS_JASMIN_URL = env("SMS_JASMIN_URL", default="")  # its HTTP API, e.g. http://jasmin:1401
+SMS_JASMIN_USERNAME = env("SMS_JASMIN_USERNAME", default="")
+SMS_JASMIN_PASSWORD = env("SMS_JASMIN_PASSWORD", default="")
+# SMS_BACKEND=smpp: transceiver binds held by `manage.py sms_link` (notices/links/smpp/).
+SMS_SMPP_HOST = env("SMS_SMPP_HOST", default="")
+SMS_SMPP_PORT = env("SMS_SMPP_PORT", default="2775")
+SMS_SMPP_SYSTEM_ID = env("SMS_SMPP_SYSTEM_ID", default="")
+SMS_SMPP_PASSWORD = env("SMS_SMPP_PASSWORD", default="")
+SMS_SMPP_SYSTEM_TYPE = env("SMS_SMPP_SYSTEM_TYPE", default="")
+SMS_SMPP_SOURCE_ADDR = env("SMS_SMPP_SOURCE_ADDR", default="")
+SMS_SMPP_WINDOW = env("SMS_SMPP_WINDOW", default="10")  # submits awaiting an answer, per bind
+SMS_SMPP_BINDS = env("SMS_SMPP_BINDS", default="1")  # most binds across all hosts
+SMS_SMPP_ENQUIRE_LINK_S = env("SMS_SMPP_ENQUIRE_LINK_S", default="30")
+
 # --- Repayment plans -------------------------------------------------------------------
 PLAN_MAX_EXTENSION_DAYS = env.int("PLAN_MAX_EXTENSION_DAYS", default=30)
 PLAN_MAX_INSTALLMENTS = env.int("PLAN_MAX_INSTALLMENTS", default=12)

@@ -1,7 +1,7 @@
 """SMS gateway backends, chosen by SMS_BACKEND like Django's EMAIL_BACKEND.
 
-SMS_BACKEND takes a short name (console, locmem, file, http) or a dotted path to a
-class derived from `BaseSmsBackend`.
+SMS_BACKEND takes a short name (console, locmem, file, http, kannel, jasmin, smpp) or a
+dotted path to a class derived from `BaseSmsBackend`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ SHORT_NAMES = {
     "locmem": "notices.backends.locmem.LocmemBackend",
     "file": "notices.backends.file.FileBackend",
     "http": "notices.backends.http.HttpBackend",
+    "kannel": "notices.backends.kannel.KannelBackend",
+    "jasmin": "notices.backends.jasmin.JasminBackend",
     "smpp": "notices.backends.links.SmppBackend",
     "cmpp": "notices.backends.links.CmppBackend",
 }
@@ -26,6 +28,12 @@ SHORT_NAMES = {
 def backend_path(name: str | None = None) -> str:
     name = name or settings.SMS_BACKEND
     return SHORT_NAMES.get(name, name)
+
+
+def backend_class(name: str | None = None) -> type[BaseSmsBackend]:
+    """The class SMS_BACKEND (or `name`) stands for, not instantiated (it may need settings
+    only sending uses)."""
+    return import_string(backend_path(name))
 
 
 @lru_cache(maxsize=8)
@@ -43,4 +51,12 @@ def reset_backends() -> None:
     _backend_for.cache_clear()
 
 
-__all__ = ["BaseSmsBackend", "Outgoing", "SendResult", "StatusResult", "get_backend", "reset_backends"]
+__all__ = [
+    "BaseSmsBackend",
+    "Outgoing",
+    "SendResult",
+    "StatusResult",
+    "backend_class",
+    "get_backend",
+    "reset_backends",
+]

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
+from .inbound import GatewayWebhooks
+
 
 class Outcome(enum.StrEnum):
     ACCEPTED = "accepted"  # the gateway has it; a receipt may follow
@@ -37,12 +39,14 @@ class SendResult:
     code: str = ""
     detail: str = ""
     latency_ms: int = 0
-    # Seconds the gateway asked us to wait (HTTP Retry-After), where it said.
+    # RETRY only: the seconds the gateway asked us to wait (HTTP 429's Retry-After), or
+    # None when it did not say; the sender paces itself by it instead of parking the message.
     retry_after: float | None = None
 
     @property
     def throttled(self) -> bool:
-        """The gateway is busy and refused this one for now (HTTP 429): not a failure."""
+        """The gateway is busy and refused this one for now (429, or a wait it asked for):
+        not a failure."""
         return self.outcome == Outcome.RETRY and (self.code == "429" or self.retry_after is not None)
 
 
@@ -54,11 +58,18 @@ class StatusResult:
 
 
 class BaseSmsBackend:
-    """A gateway. `send` must never raise for gateway trouble: it returns an outcome."""
+    """A gateway. `send` must never raise for gateway trouble: it returns an outcome.
+
+    How its receipts and replies come back is the gateway's own (see `inbound.py`):
+    `webhooks` names the class that reads its HTTP callbacks, or `link` says they
+    arrive over the backend's own connection (carrier links); a backend with neither
+    gets none.
+    """
 
     name = "base"
     link = False  # a carrier link: sent by `manage.py sms_link`, not by the task queue
     concurrency = 1
+    webhooks: type[GatewayWebhooks] | None = None
     _pool: ThreadPoolExecutor | None = None
     _pool_pid = 0
     _pool_lock = threading.Lock()

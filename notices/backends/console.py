@@ -7,12 +7,14 @@ import uuid
 from core.pii import mask_mobile
 
 from .base import BaseSmsBackend, Outcome, Outgoing, RemoteState, SendResult, StatusResult
+from .http import HttpWebhooks
 
 
 class ConsoleBackend(BaseSmsBackend):
     """Prints each message (mobile masked) and records it as sent. For demos."""
 
     name = "console"
+    webhooks = HttpWebhooks  # stands in for the platform: demos and tests post its webhooks
 
     def __init__(self, stream=None):
         self.stream = stream or sys.stdout

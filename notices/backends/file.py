@@ -9,12 +9,14 @@ from django.conf import settings
 from django.utils import timezone
 
 from .base import BaseSmsBackend, Outcome, Outgoing, RemoteState, SendResult, StatusResult
+from .http import HttpWebhooks
 
 
 class FileBackend(BaseSmsBackend):
     """Appends each message as a JSON line to SMS_FILE_PATH. For staging systems."""
 
     name = "file"
+    webhooks = HttpWebhooks  # stands in for the platform: demos and tests post its webhooks
     _lock = threading.Lock()
 
     def __init__(self, path: str | None = None):

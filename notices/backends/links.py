@@ -16,7 +16,7 @@ from .base import BaseSmsBackend, Outcome, Outgoing, RemoteState, SendResult, St
 
 
 class LinkBackend(BaseSmsBackend):
-    link = True
+    link = True  # receipts and replies arrive over the link, not by webhooks
     kind = ""
     slots_setting = ""
 
@@ -36,8 +36,16 @@ class LinkBackend(BaseSmsBackend):
 
 
 class SmppBackend(LinkBackend):
+    """SMPP 3.4 transceiver binds (`notices/links/smpp/`)."""
+
     name = kind = "smpp"
     slots_setting = "SMS_SMPP_BINDS"
+
+    @property
+    def slots(self) -> int:
+        from ..links.smpp.config import smpp_config
+
+        return smpp_config().binds
 
 
 class CmppBackend(LinkBackend):

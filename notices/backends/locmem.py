@@ -4,6 +4,7 @@ import threading
 import uuid
 
 from .base import BaseSmsBackend, Outcome, Outgoing, RemoteState, SendResult, StatusResult
+from .http import HttpWebhooks
 
 # Every message "sent" through the locmem backend, in order (tests read and clear it).
 outbox: list[Outgoing] = []
@@ -15,6 +16,7 @@ class LocmemBackend(BaseSmsBackend):
     """Keeps messages in `notices.backends.locmem.outbox`. For tests."""
 
     name = "locmem"
+    webhooks = HttpWebhooks  # stands in for the platform: demos and tests post its webhooks
 
     def send(self, message: Outgoing) -> SendResult:
         with _lock:

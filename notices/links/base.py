@@ -7,13 +7,15 @@ what comes back. Everything the peer sends on its own (delivery receipts, custom
 messages) goes to the `on_event` callback, and the session answers the peer only after
 the callback has returned, so an event the process could not store is sent again by the
 peer rather than lost (a callback that raises makes the session answer with a temporary
-error).
+error). Callbacks may run concurrently (several PDUs in flight), and a slow one does not
+hold back the answers to submits read after it.
 
 Outcomes of a submit, and what the link process does with each:
 - ACCEPTED: the peer took the part and gave its id (`provider_id`) — kept per part, it
   is how receipts find the message;
 - THROTTLED: the peer refused the part for now (SMPP ESME_RTHROTTLED / ESME_RMSGQFUL,
-  CMPP Result 8): nothing was accepted, so the part is submitted again after slowing down;
+  CMPP Result 8): nothing was accepted, so the part is submitted again after slowing down.
+  Also when the session is not open (code "not_bound"): nothing was written;
 - FAILED: refused for good, `code` names the protocol's status (e.g. "ESME_RINVDSTADR",
   "cmpp:9");
 - UNKNOWN: the request may have reached the peer but no answer came (connection lost,

@@ -369,6 +369,15 @@ class LinkRunner:
                         self._pending.append(("release", message))
                     return
                 session.health.submitted += 1
+                if result.status == SubmitStatus.THROTTLED and result.code == "not_bound":
+                    # Nothing was written: as a lost connection (LinkClosed), the message
+                    # goes on the next one, from this part on.
+                    if results:
+                        self._resumed[message.pk] = results
+                        self._resume.append(message)
+                    else:
+                        self._pending.append(("release", message))
+                    return
                 if result.status == SubmitStatus.THROTTLED:
                     session.health.throttled += 1
                     self.stats["throttled"] += 1

@@ -19,6 +19,7 @@ from django.db.models import Case, DateTimeField, F, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from ..backends.inbound import InboundReport
 from ..links.base import InboundPartEvent, LinkHealth, ReceiptEvent, SubmitResult, SubmitStatus
 from ..links.parts import Part, split_text
 from ..models import (
@@ -470,13 +471,8 @@ def _inbound(link, sender, text, provider_id, at, raw, inbound_receive):
             f"{link}:" + hashlib.sha256(f"{sender}\x1f{text}\x1f{at:%Y%m%d%H%M}".encode()).hexdigest()[:40]
         )
     inbound, _created = inbound_receive(
-        item={
-            "from": sender,
-            "text": text,
-            "message_id": provider_id,
-            "at": at.isoformat(),
-            "link": link,
-            "raw": raw,
-        }
+        report=InboundReport(
+            sender=sender, text=text, provider_id=provider_id, at=at, raw={"link": link, **raw}
+        )
     )
     return inbound

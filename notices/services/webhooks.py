@@ -1,20 +1,20 @@
-"""What the gateway posts back: delivery receipts and customers' replies."""
+"""What gateways report back, whichever way it came: delivery receipts and customers'
+replies, as protocol-neutral reports (`notices/backends/inbound.py`). Each gateway's
+protocol (signatures, payload keys, status words) lives with its backend."""
 
 from __future__ import annotations
 
-import datetime
 import hashlib
-import hmac
 import json
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from customers.models import Customer
 from customers.phones import phone_normalize
 
+from ..backends.http import sign  # noqa: F401  (the http platform's signature, as before)
+from ..backends.inbound import InboundReport, ReceiptReport, ReceiptState
 from ..models import DeliveryReceipt, InboundMessage, MessageStatus, SmsMessage
 from .feedback import feedback_from_inbound
 
@@ -29,79 +29,19 @@ RANK = {
     MessageStatus.FAILED: 4,
 }
 RECEIPT_STATUS = {
-    "accepted": MessageStatus.SENT,
-    "sent": MessageStatus.SENT,
-    "delivered": MessageStatus.DELIVERED,
-    "failed": MessageStatus.FAILED,
+    ReceiptState.SENT: MessageStatus.SENT,
+    ReceiptState.DELIVERED: MessageStatus.DELIVERED,
+    ReceiptState.FAILED: MessageStatus.FAILED,
 }
 
 
-def _signed_bytes(raw_body: bytes, timestamp: str | None) -> bytes:
-    return raw_body if timestamp is None else timestamp.encode() + b"." + raw_body
-
-
-def signature_valid(raw_body: bytes, signature: str | None, timestamp: str | None = None) -> bool:
-    """X-Signature must be hex(HMAC-SHA256(SMS_WEBHOOK_SECRET, raw body)); when the call
-    carries X-Timestamp, the HMAC covers "<timestamp>." + raw body instead."""
-    if not signature:
-        return False
-    expected = sign(raw_body, timestamp=timestamp)
-    return hmac.compare_digest(expected, signature.strip().lower())
-
-
-def sign(raw_body: bytes, secret: str | None = None, *, timestamp: str | None = None) -> str:
-    key = (secret or settings.SMS_WEBHOOK_SECRET).encode()
-    return hmac.new(key, _signed_bytes(raw_body, timestamp), hashlib.sha256).hexdigest()
-
-
-def timestamp_fresh(value: str, now: datetime.datetime | None = None) -> bool:
-    """An X-Timestamp (Unix seconds) within SMS_WEBHOOK_TOLERANCE_SECONDS of now."""
-    try:
-        moment = float(value.strip())
-    except (AttributeError, ValueError):
-        return False
-    if moment != moment:  # NaN
-        return False
-    now_ts = (now or timezone.now()).timestamp()
-    return abs(now_ts - moment) <= settings.SMS_WEBHOOK_TOLERANCE_SECONDS
-
-
-def items_fresh(items: list[dict], now: datetime.datetime | None = None) -> bool:
-    """Without X-Timestamp: every item's "at", where given, within the tolerance of now."""
-    now = now or timezone.now()
-    tolerance = datetime.timedelta(seconds=settings.SMS_WEBHOOK_TOLERANCE_SECONDS)
-    for item in items:
-        if item.get("at") in (None, ""):
-            continue
-        try:
-            at = _when(item["at"])
-        except (TypeError, ValueError, OverflowError, OSError):
-            return False
-        if at is None or abs(now - at) > tolerance:
-            return False
-    return True
-
-
-def _when(value) -> datetime.datetime | None:
-    if not value:
-        return None
-    if isinstance(value, (int, float)):
-        return datetime.datetime.fromtimestamp(value, tz=datetime.UTC)
-    parsed = parse_datetime(str(value))
-    if parsed and timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed)
-    return parsed
-
-
-def receipt_apply(*, item: dict) -> DeliveryReceipt | None:
+def receipt_apply(*, report: ReceiptReport) -> DeliveryReceipt | None:
     """Store one receipt (a repeat is ignored) and move its message forward if it can."""
-    status = str(item.get("status", "")).lower()
-    client_ref = str(item.get("client_ref") or "")[:64]
-    provider_id = str(item.get("message_id") or "")[:100]
+    client_ref = report.client_ref[:64]
+    provider_id = report.provider_id[:100]
+    at = report.at.isoformat() if report.at else ""
     fingerprint = hashlib.sha256(
-        json.dumps(
-            [provider_id, client_ref, status, str(item.get("error_code") or ""), str(item.get("at") or "")]
-        ).encode()
+        json.dumps([provider_id, client_ref, report.status, report.error_code, at]).encode()
     ).hexdigest()
     with transaction.atomic():
         query = SmsMessage.objects.select_for_update()
@@ -116,15 +56,15 @@ def receipt_apply(*, item: dict) -> DeliveryReceipt | None:
                     message=message,
                     provider_message_id=provider_id,
                     client_ref=client_ref,
-                    status=status[:20],
-                    error_code=str(item.get("error_code") or "")[:50],
-                    reported_at=_when(item.get("at")),
-                    payload=item,
+                    status=report.status[:20],
+                    error_code=report.error_code[:50],
+                    reported_at=report.at,
+                    payload=report.raw,
                     fingerprint=fingerprint,
                 )
         except IntegrityError:
             return None  # the same receipt again: nothing changes
-        target = RECEIPT_STATUS.get(status)
+        target = RECEIPT_STATUS.get(report.state)
         if message is None or target is None:
             return receipt
         if RANK.get(target, 0) <= RANK.get(message.status, 99):
@@ -157,27 +97,29 @@ def customer_for_phone(raw: str) -> Customer | None:
     return matches[0] if len(matches) == 1 else None
 
 
-def inbound_receive(*, item: dict) -> tuple[InboundMessage, bool]:
+def inbound_receive(*, report: InboundReport) -> tuple[InboundMessage, bool]:
     """Store a customer's reply once (by gateway id) and match it to the customer by phone."""
-    provider_id = str(item.get("message_id") or "")[:100]
+    provider_id = report.provider_id[:100]
     if not provider_id:
         provider_id = (
             "sha-"
-            + hashlib.sha256(json.dumps(item, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:60]
+            + hashlib.sha256(json.dumps(report.raw, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[
+                :60
+            ]
         )
     existing = InboundMessage.objects.filter(provider_message_id=provider_id).first()
     if existing:
         return existing, False
-    phone = str(item.get("from") or "")[:32]
+    phone = report.sender[:32]
     try:
         with transaction.atomic():
             inbound = InboundMessage.objects.create(
                 provider_message_id=provider_id,
                 phone=phone,
-                text=str(item.get("text") or ""),
-                sent_at=_when(item.get("at")),
+                text=report.text,
+                sent_at=report.at,
                 customer=customer_for_phone(phone),
-                payload=item,
+                payload=report.raw,
             )
             feedback_from_inbound(inbound=inbound)
     except IntegrityError:

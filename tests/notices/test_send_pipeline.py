@@ -10,7 +10,7 @@ from django.utils import timezone
 from customers.models import LoanStatus
 from notices.backends import locmem, reset_backends
 from notices.backends.base import BaseSmsBackend, Outcome, Outgoing, SendResult
-from notices.backends.http import HttpBackend
+from notices.backends.http import HttpBackend, receipt_from_item
 from notices.fake_gateway import FakeGateway
 from notices.models import MessageStatus, SendAttempt, SmsMessage, TemplatePurpose
 from notices.rendering import with_signature
@@ -73,7 +73,9 @@ class ReceiptFirstBackend(BaseSmsBackend):
 
     def send(self, message):
         receipt_apply(
-            item={"client_ref": message.client_ref, "status": "delivered", "at": "2026-01-02T03:04:05Z"}
+            report=receipt_from_item(
+                {"client_ref": message.client_ref, "status": "delivered", "at": "2026-01-02T03:04:05Z"}
+            )
         )
         return SendResult(Outcome.ACCEPTED, f"gw-{message.client_ref}", "200")
 

@@ -207,6 +207,10 @@ EXPECTED = {
     "notices_reports": "302 403 200 403 | 302 403 200 403",
     "set_language": "302 302 302 302 | 302 302 302 302",
     "sms_inbound_webhook": "405 405 405 405 | 403 403 403 403",
+    "sms_jasmin_inbound_webhook": "403 403 403 403 | 403 403 403 403",
+    "sms_jasmin_receipt_webhook": "403 403 403 403 | 403 403 403 403",
+    "sms_kannel_inbound_webhook": "403 403 403 403 | 403 403 403 403",
+    "sms_kannel_receipt_webhook": "403 403 403 403 | 403 403 403 403",
     "sms_receipt_webhook": "405 405 405 405 | 403 403 403 403",
     "two_factor_setup": "302 200 200 200 | 302 200 200 200",
 }

@@ -23,6 +23,7 @@ from django_q.models import OrmQ, Schedule, Task
 
 from core.audit import audit_record
 from customers.models import Customer, LoanBookImport, LoanBookImportError, LoanEvent
+from notices.backends.http import reply_from_item
 from notices.models import (
     CollectionStage,
     ContactPolicy,
@@ -99,11 +100,13 @@ def build_world() -> World:
         fingerprint="f" * 64,
     )
     inbound, _ = inbound_receive(
-        item={
-            "from": MOBILE,
-            "text": f"我换号了，新号码{OTHER_MOBILE}，身份证{ID_NUMBER}",
-            "message_id": "in-1",
-        }
+        report=reply_from_item(
+            {
+                "from": MOBILE,
+                "text": f"我换号了，新号码{OTHER_MOBILE}，身份证{ID_NUMBER}",
+                "message_id": "in-1",
+            }
+        )
     )
     feedback = Feedback.objects.filter(inbound=inbound).first() or feedback_from_inbound(inbound=inbound)
     feedback_record(user=staff, channel="phone", text=f"家属来电，留号 {OTHER_MOBILE}", customer=customer)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+from django.core.management import get_commands
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
@@ -24,7 +25,14 @@ class Command(BaseCommand):
             default=os.environ.get("GATEWAY") == "fake",
             help="also run the fake SMS platform and send through it (receipts reach 'delivered')",
         )
+        parser.add_argument(
+            "--fake-smsc",
+            action="store_true",
+            default=os.environ.get("GATEWAY") == "smpp",
+            help="also run the fake SMSC and send over SMPP through `sms_link` (receipts and replies)",
+        )
         parser.add_argument("--gateway-port", type=int, default=int(os.environ.get("GATEWAY_PORT", "9000")))
+        parser.add_argument("--smsc-port", type=int, default=int(os.environ.get("SMSC_PORT", "2775")))
 
     def handle(self, *args, **options):
         manage = [sys.executable, "manage.py"]
@@ -48,6 +56,30 @@ class Command(BaseCommand):
                 )
             )
             self.stdout.write(_("Sending through the fake SMS gateway at %(url)s") % {"url": gateway})
+        elif options["fake_smsc"]:
+            port = str(options["smsc_port"])
+            env.update(
+                SMS_BACKEND="smpp",
+                SMS_SMPP_HOST="127.0.0.1",
+                SMS_SMPP_PORT=port,
+                SMS_SMPP_SYSTEM_ID="demo",
+                SMS_SMPP_PASSWORD="demo",  # noqa: S106  (the local fake SMSC's, not a secret)
+                SMS_SMPP_SOURCE_ADDR="95588",
+            )
+            children.append(
+                subprocess.Popen(
+                    [*manage, "fake_smsc", "--port", port, "--system-id", "demo", "--password", "demo"]
+                    + ["--latency-ms", "20", "--reply-rate", "0.05"],
+                    env=env,
+                )
+            )
+            if "sms_link" in get_commands():
+                children.append(subprocess.Popen([*manage, "sms_link"], env=env))
+            else:
+                self.stderr.write(_("manage.py sms_link is not installed: messages wait in the outbox."))
+            self.stdout.write(
+                _("Sending over SMPP through the fake SMSC at 127.0.0.1:%(port)s") % {"port": port}
+            )
         children += [
             subprocess.Popen([*manage, "qcluster"], env=env),
             subprocess.Popen([*manage, "runserver", address, "--noreload", "--skip-checks"], env=env),
