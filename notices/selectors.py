@@ -449,11 +449,7 @@ def customer_timeline(customer, limit: int = 200) -> list[dict]:
                 "pk": item.pk,
             }
         )
-    for plan in (
-        RepaymentPlan.objects.filter(loan__customer=customer)
-        .select_related("loan")
-        .order_by("-created_at")[:limit]
-    ):
+    for plan in RepaymentPlan.objects.filter(customer=customer).order_by("-created_at")[:limit]:
         events.append(
             {
                 "at": plan.decided_at or plan.created_at,
@@ -478,3 +474,83 @@ def customer_timeline(customer, limit: int = 200) -> list[dict]:
         )
     events.sort(key=lambda e: e["at"], reverse=True)
     return events[:limit]
+
+
+# --- The template editor's preview ----------------------------------------------------
+
+
+@dataclass
+class TemplatePreview:
+    source: str  # what the first rendering is for
+    renderings: list  # rendering.Rendering: this customer (when found), one loan, three loans
+    problems: list[str]
+
+
+def _customer_facts(customer, *, stage, today: datetime.date):
+    """The facts of today's notice for this customer: their overdue loans, the lead's stage deadline."""
+    from .models import CollectionStage
+    from .placeholders import LoanFacts, MessageFacts
+
+    loans = [
+        LoanFacts(loan.loan_account, loan.overdue_amount, loan.overdue_since, loan.days_overdue_on(today))
+        for loan in customer.loans.filter(
+            status__in=(LoanStatus.OVERDUE, LoanStatus.IN_PLAN), overdue_since__lt=today
+        ).order_by("overdue_since", "pk")
+    ]
+    facts = MessageFacts(salutation=customer.honorific_name, loans=tuple(loans))
+    if stage is None and facts.lead is not None:
+        stage = next(
+            (s for s in CollectionStage.objects.filter(active=True) if s.contains(facts.lead.days_overdue)),
+            None,
+        )
+    repay_by = stage.repay_by_on(today) if stage is not None else None
+    return MessageFacts(salutation=facts.salutation, loans=facts.loans, repay_by=repay_by)
+
+
+def template_preview(
+    *, body: str, purpose: str, reference: str = "", stage=None, today: datetime.date | None = None
+) -> TemplatePreview:
+    """A draft template rendered as it would be sent: for the customer of a loan account or
+    customer number when one is given, and always for typical values with one loan and
+    with three (both renderings the lint checks), with the lint's problems."""
+    import dataclasses
+
+    from customers.models import Customer
+
+    from .placeholders import InstallmentFacts, MessageFacts, sample_facts
+    from .rendering import template_renderings
+    from .services.templates import template_lint
+
+    today = today or timezone.localdate()
+    facts, source = None, _("sample values")
+    reference = (reference or "").strip()
+    if reference:
+        loan = Loan.objects.select_related("customer").filter(loan_account=reference).first()
+        customer = loan.customer if loan else Customer.objects.filter(customer_no=reference).first()
+        if customer is None:
+            source = _("no loan or customer %(ref)s; sample values") % {"ref": reference}
+        else:
+            facts = _customer_facts(customer, stage=stage, today=today)
+            sample = sample_facts()
+            facts = MessageFacts(
+                salutation=facts.salutation,
+                loans=facts.loans,
+                repay_by=facts.repay_by or sample.repay_by,
+                installment=InstallmentFacts(
+                    1, today + datetime.timedelta(days=30), sample.installment.amount
+                ),
+            )
+            if not facts.loans and purpose != "feedback_reply" and purpose != "education":
+                source = _("%(ref)s has no overdue loan; sample values") % {"ref": reference}
+                facts = None
+            else:
+                source = _("customer %(name)s, %(n)s overdue loan(s)") % {
+                    "name": customer.honorific_name,
+                    "n": len(facts.loans),
+                }
+    renderings = template_renderings(body, purpose, facts)
+    return TemplatePreview(
+        source=source,
+        renderings=[dataclasses.asdict(r) | {"chars": r.chars} for r in renderings],
+        problems=template_lint(body=body, purpose=purpose) if body.strip() else [],
+    )

@@ -1,7 +1,7 @@
 """Production settings: every secret comes from the environment, HTTPS only.
 
 Required (no defaults here): SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, SMS_WEBHOOK_SECRET,
-SMS_HTTP_TOKEN. `manage.py check --deploy --fail-level WARNING` passes with just those.
+SMS_HTTP_TOKEN, BANK_HOTLINE. `manage.py check --deploy --fail-level WARNING` passes with just those.
 """
 
 from .base import *  # noqa: F403
@@ -13,6 +13,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 DATABASES = {"default": _tune_database(env.db("DATABASE_URL"))}
 SMS_WEBHOOK_SECRET = env("SMS_WEBHOOK_SECRET")
 SMS_HTTP_TOKEN = env("SMS_HTTP_TOKEN")
+BANK_HOTLINE = env("BANK_HOTLINE")  # every notice gives it: the bank's own, never the demo's
 # A production deployment talks to the bank's SMS platform unless told otherwise.
 SMS_BACKEND = env("SMS_BACKEND", default="http")
 

@@ -18,7 +18,7 @@ def test_staff_edit_a_template_with_live_preview_generate_a_batch_and_only_a_sup
 ):
     staff_user(username="wang")
     supervisor_user(username="zhao")
-    LoanFactory(days=20, customer=CustomerFactory(name="陈静", id_number="330102198001011244"))
+    LoanFactory(days=20, customer=CustomerFactory(name="陈静", id_number="330102198001011248"))
     template = SmsTemplate.objects.get(stage=notice_stage(20))
 
     login(page, "wang")

@@ -52,7 +52,7 @@ def test_the_pages_run_under_the_policy_without_violations(strict_page):
     staff = staff_user(username="wang")
     supervisor_user(username="zhao")
     administrator_user(username="admin1")
-    customer = CustomerFactory(name="陈静", id_number="330102198001011244")
+    customer = CustomerFactory(name="陈静", id_number="330102198001011248")
     LoanFactory(customer=customer, days=20)
     batch = batch_generate(as_of=timezone.localdate(), user=staff)
     feedback = feedback_record(user=staff, channel="phone", text="能分期吗", customer=customer)
@@ -90,7 +90,7 @@ def test_the_pages_run_under_the_policy_without_violations(strict_page):
     page.goto(f"{page.base_url}/admin/customers/customer/{customer.pk}/change/")
     with page.expect_navigation():
         page.click("#reveal-personal-data")
-    assert "330102198001011244" in page.locator("#revealed").inner_text()
+    assert "330102198001011248" in page.locator("#revealed").inner_text()
     problems.extend(page.evaluate("window.__csp"))
 
     page.context.clear_cookies()
