@@ -100,10 +100,12 @@ def batch_summary_counts(batch: NoticeBatch) -> list[dict]:
 
 
 def batch_samples(batch: NoticeBatch, size: int = SAMPLE_SIZE) -> list[SmsMessage]:
-    """Up to `size` messages spread over the batch's stages and variants, as they will go out."""
+    """Up to `size` messages spread over the batch's stages and variants, and within each
+    over messages about one loan and about several (their wording differs), as they will go out."""
     groups = (
         SmsMessage.objects.filter(batch=batch, status__in=SENDABLE)
-        .values_list("stage_id", "variant")
+        .annotate(several=Case(When(loan_count__gt=1, then=Value(True)), default=Value(False)))
+        .values_list("stage_id", "variant", "several")
         .distinct()
         .order_by()
     )
@@ -112,9 +114,12 @@ def batch_samples(batch: NoticeBatch, size: int = SAMPLE_SIZE) -> list[SmsMessag
         return []
     per_group = max(1, size // len(groups))
     picked: list[int] = []
-    for stage_id, variant in groups:
+    for stage_id, variant, several in groups:
+        count = {"loan_count__gt": 1} if several else {"loan_count__lte": 1}
         picked += list(
-            SmsMessage.objects.filter(batch=batch, status__in=SENDABLE, stage_id=stage_id, variant=variant)
+            SmsMessage.objects.filter(
+                batch=batch, status__in=SENDABLE, stage_id=stage_id, variant=variant, **count
+            )
             .order_by("pk")
             .values_list("pk", flat=True)[:per_group]
         )
@@ -128,7 +133,7 @@ def batch_samples(batch: NoticeBatch, size: int = SAMPLE_SIZE) -> list[SmsMessag
     return list(
         SmsMessage.objects.filter(pk__in=picked[:size])
         .select_related("customer", "loan", "stage")
-        .order_by("stage__min_days", "variant", "pk")
+        .order_by("stage__min_days", "variant", "loan_count", "pk")
     )
 
 

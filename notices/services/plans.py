@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from core.audit import audit_record
 from core.exceptions import ServiceError
 from core.transitions import status_transition
-from customers.models import OPEN_LOAN_STATUSES, Loan, LoanStatus
+from customers.models import OPEN_LOAN_STATUSES, Customer, Loan, LoanStatus
 
 from ..models import (
     Feedback,
@@ -345,8 +345,9 @@ class PlanText:
 def plan_facts(plan: RepaymentPlan, installment: Installment) -> MessageFacts:
     """What a plan message may say: the customer, each loan with its share, the installment."""
     links = list(plan.plan_loans.select_related("loan"))
+    customer = Customer.objects.get(pk=plan.customer_id)  # as it is now, not as first read
     return MessageFacts(
-        salutation=plan.customer.honorific_name,
+        salutation=customer.honorific_name,
         loans=tuple(
             LoanFacts(
                 link.loan.loan_account,
