@@ -184,6 +184,11 @@ class CollectionStage(models.Model):
     def contains(self, days: int) -> bool:
         return days >= self.min_days and (self.max_days is None or days <= self.max_days)
 
+    @property
+    def typical_days(self) -> int:
+        """Days overdue of a loan late in this stage (for previews: the most digits it shows)."""
+        return self.max_days if self.max_days is not None else self.min_days + 29
+
     def repay_by_on(self, as_of: datetime.date) -> datetime.date:
         """The deadline a notice of this stage made on `as_of` data gives."""
         return as_of + datetime.timedelta(days=self.repay_by_days)

@@ -95,13 +95,14 @@ class Shape:
     facts: MessageFacts
 
 
-def shapes_for(purpose: str, *, longest: bool = False) -> list[Shape]:
+def shapes_for(purpose: str, *, longest: bool = False, days: int | None = None) -> list[Shape]:
     """The messages a template of this purpose may become: about one loan and about three
-    (notices and plans), or about the customer only (replies, education)."""
+    (notices and plans; the most overdue `days` days overdue when given), or about the
+    customer only (replies, education)."""
     if purpose in LOAN_PURPOSES:
         return [
-            Shape(gettext("one loan"), sample_facts(loans=1, longest=longest)),
-            Shape(gettext("three loans"), sample_facts(loans=3, longest=longest)),
+            Shape(gettext("one loan"), sample_facts(loans=1, longest=longest, days=days)),
+            Shape(gettext("three loans"), sample_facts(loans=3, longest=longest, days=days)),
         ]
     return [Shape(gettext("the customer"), MessageFacts(salutation=sample_facts(longest=longest).salutation))]
 
@@ -241,11 +242,14 @@ class Rendering:
         return len(self.text)
 
 
-def template_renderings(body: str, purpose: str, facts: MessageFacts | None = None) -> list[Rendering]:
-    """The text for typical values of each shape of the purpose (one loan, three loans),
-    or for these facts first when given: what the editor and the template list show."""
+def template_renderings(
+    body: str, purpose: str, facts: MessageFacts | None = None, *, days: int | None = None
+) -> list[Rendering]:
+    """The text for typical values of each shape of the purpose (one loan, three loans;
+    `days`: a stage's typical days overdue), and for these facts first when given: what
+    the editor and the template list show."""
     cases = [(gettext("this customer"), facts)] if facts is not None else []
-    cases += [(shape.label, shape.facts) for shape in shapes_for(purpose)]
+    cases += [(shape.label, shape.facts) for shape in shapes_for(purpose, days=days)]
     renderings = []
     for label, case in cases:
         text = with_signature(render(body, context_for(case, TOKEN.findall(body))))

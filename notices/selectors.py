@@ -553,7 +553,7 @@ def template_preview(
                     "name": customer.honorific_name,
                     "n": len(facts.loans),
                 }
-    renderings = template_renderings(body, purpose, facts)
+    renderings = template_renderings(body, purpose, facts, days=stage.typical_days if stage else None)
     return TemplatePreview(
         source=source,
         renderings=[dataclasses.asdict(r) | {"chars": r.chars} for r in renderings],

@@ -230,7 +230,9 @@ class RepaymentPlanAdmin(DetailActionsMixin, admin.ModelAdmin):
             "opts": self.opts,
             "title": str(plan),
             "plan": plan,
-            "plan_loans": plan.plan_loans.select_related("loan"),
+            "plan_loans": plan.plan_loans.select_related("loan").order_by(
+                "loan__overdue_since", "loan__loan_account"
+            ),
             "installments": plan.installments.order_by("seq"),
             "can_approve": not problems,
             "approval_problems": problems if request.user.has_perm(PLAN_APPROVE_PERMISSION) else [],

@@ -114,7 +114,8 @@ class SmsTemplateAdmin(admin.ModelAdmin):
     @admin.display(description=_("SMS parts (one loan / three loans)"))
     def parts_col(self, obj):
         """For typical values: a template that cannot stay within one SMS shows it here."""
-        return " / ".join(str(r.parts) for r in template_renderings(obj.body, obj.purpose))
+        days = obj.stage.typical_days if obj.stage else None
+        return " / ".join(str(r.parts) for r in template_renderings(obj.body, obj.purpose, days=days))
 
     def get_urls(self):
         return [
