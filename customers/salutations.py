@@ -46,7 +46,7 @@ _ID_CHECK = "10X98765432"
 _MIDDLE_DOTS = "·•・‧∙⋅●．"  # the middle dot as typed on different keyboards and systems
 _LATIN_NAME = re.compile(r"[A-Za-zÀ-ɏ]+(?:[ .'\-][A-Za-zÀ-ɏ]+)*\.?")
 MAX_NAME = 10  # characters of a Chinese or dotted name said whole
-MAX_LATIN_NAME = 20
+MAX_LATIN_NAME = 20  # also the longest salutation staff may set (the lint's longest sample)
 
 
 _HAN_RANGES = (
@@ -79,7 +79,7 @@ def _birth_date_exists(year: int, month: int, day: int) -> bool:
 
 def id_number_sex(id_number: str | None) -> str | None:
     """MAN or WOMAN when the ID number is valid and tells it, else None."""
-    idn = (id_number or "").strip().upper()
+    idn = unicodedata.normalize("NFKC", id_number or "").strip().upper()
     if len(idn) == 18 and idn[:17].isdigit() and idn[:17].isascii():
         if idn[17] != id_check_digit(idn[:17]):
             return None

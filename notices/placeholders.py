@@ -320,7 +320,8 @@ def sample_facts(*, loans: int = 1, longest: bool = False, days: int | None = No
     overdue when given, e.g. a stage's); `longest` with long values (the longest
     salutation the rules give, six-figure amounts) for the part check."""
     return MessageFacts(
-        salutation="阿不都热合曼·吐尔逊" if longest else ("张先生" if loans == 1 else "林先生"),
+        # The longest salutation there can be: a Latin name or a staff-set one, 20 characters.
+        salutation="Alexandra Richardson" if longest else ("张先生" if loans == 1 else "林先生"),
         loans=_sample_loans(loans, longest=longest, days=days),
         repay_by=LONGEST_DATE if longest else SAMPLE_AS_OF + datetime.timedelta(days=3),
         installment=InstallmentFacts(
