@@ -1,9 +1,11 @@
-"""SMS text: the placeholder whitelist, restricted rendering, lint and part counting.
+"""SMS text: restricted rendering, the template lint and part counting.
 
 Staff-written text is never given to the Django template language or `str.format`:
 the only thing that happens to it is the replacement of `{name}` tokens whose name is in
-the whitelist below. Anything else is refused on save and left literal if it ever
-reaches the renderer.
+the placeholder registry (placeholders.py). Anything else is refused on save and left
+literal if it ever reaches the renderer. The lint renders a text for every kind of
+message its purpose may become (one loan, three loans; the customer only) and refuses
+what would be untrue or unrenderable for any of them.
 """
 
 from __future__ import annotations

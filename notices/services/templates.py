@@ -13,10 +13,7 @@ from ..models import (
     SmsTemplate,
     SmsTemplateVersion,
 )
-from ..placeholders import placeholders_for
 from ..rendering import template_problems
-
-__all__ = ["placeholders_for", "template_lint"]
 
 
 def template_lint(*, body: str, purpose: str) -> list[str]:
