@@ -302,7 +302,12 @@ def _replies_and_plans(users: dict) -> None:
             feedback_assign(feedback=first, user=staff, assignee=staff)
     today = timezone.localdate()
     if staff and staff2 and supervisor and len(customers) > 9:
-        for customer, approve in ((customers[8], True), (customers[9], False)):
+        # The approved plan covers two loans of one customer when the book has such a one.
+        several = next(
+            (c for c in customers[7:] if c.loans.filter(status=LoanStatus.OVERDUE).count() > 1), customers[8]
+        )
+        other = customers[9] if several != customers[9] else customers[8]
+        for customer, approve in ((several, True), (other, False)):
             # A plan covers all the customer's overdue loans (one confirmation SMS).
             loans = list(customer.loans.filter(status=LoanStatus.OVERDUE, overdue_amount__gt=0))
             if not loans:
