@@ -156,23 +156,27 @@ def plan_draft(
 
     Each loan's share is its overdue amount now; the schedule covers their sum.
     """
-    loans = list({loan.pk: loan for loan in loans}.values())
-    if not loans:
+    ids = {loan.pk for loan in loans}
+    if not ids:
         raise ServiceError(_("Choose at least one overdue loan."), code="no_loans")
-    if len({loan.customer_id for loan in loans}) > 1:
-        raise ServiceError(_("A plan covers loans of one customer only."), code="several_customers")
-    if any(loan.status not in OPEN_LOAN_STATUSES or loan.overdue_amount <= 0 for loan in loans):
-        raise ServiceError(_("Only an overdue loan can get a repayment plan."), code="not_overdue")
-    total = sum((loan.overdue_amount for loan in loans), Decimal("0"))
-    scheduled = sum((line.amount for line in schedule), Decimal("0"))
-    if scheduled != total:
-        raise ServiceError(
-            _("The schedule adds up to %(scheduled)s, but the loans owe %(total)s.")
-            % {"scheduled": money(scheduled), "total": money(total)},
-            code="schedule_total",
-        )
     try:
         with transaction.atomic():
+            # The loans as they are now (an import may have run since the page was shown).
+            loans = list(Loan.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+            if len(loans) != len(ids):
+                raise ServiceError(_("Choose at least one overdue loan."), code="no_loans")
+            if len({loan.customer_id for loan in loans}) > 1:
+                raise ServiceError(_("A plan covers loans of one customer only."), code="several_customers")
+            if any(loan.status not in OPEN_LOAN_STATUSES or loan.overdue_amount <= 0 for loan in loans):
+                raise ServiceError(_("Only an overdue loan can get a repayment plan."), code="not_overdue")
+            total = sum((loan.overdue_amount for loan in loans), Decimal("0"))
+            scheduled = sum((line.amount for line in schedule), Decimal("0"))
+            if scheduled != total:
+                raise ServiceError(
+                    _("The schedule adds up to %(scheduled)s, but the loans owe %(total)s.")
+                    % {"scheduled": money(scheduled), "total": money(total)},
+                    code="schedule_total",
+                )
             plan = RepaymentPlan.objects.create(
                 customer_id=loans[0].customer_id,
                 kind=kind,
