@@ -88,6 +88,10 @@ def test_staff_import_a_two_loan_customer_and_the_supervisor_sees_the_truthful_t
     page.click("#confirm-import")
     page.wait_for_url("**/result/")
     assert Loan.objects.filter(customer__customer_no="C2601").count() == 2
+    ouyang_pk = Customer.objects.get(customer_no="C2602").pk
+    page.goto(f"{page.base_url}/admin/customers/customer/{ouyang_pk}/change/")
+    assert "欧阳先生" in page.locator(".form-group.field-salutation_used").inner_text()
+    shot(page, "customer-salutation")
 
     page.goto(f"{page.base_url}/admin/notices/noticebatch/generate/")
     page.locator("#generate-batch").click()
