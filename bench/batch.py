@@ -118,7 +118,7 @@ def build_book(*, loans: int, customers: int, as_of: datetime.date) -> dict:
     from django.db import transaction
 
     from customers.models import Customer, Loan, LoanStatus, PhoneProblem
-    from notices.models import PlanKind, PlanStatus, RepaymentPlan
+    from notices.models import PlanKind, PlanLoan, PlanStatus, RepaymentPlan
 
     flags = {"do_not_contact": 0, "phone_problem": 0, "deceased": 0, "disputed": 0}
     with transaction.atomic():
@@ -188,14 +188,25 @@ def build_book(*, loans: int, customers: int, as_of: datetime.date) -> dict:
                 )
             )
         Loan.objects.bulk_create(rows, batch_size=INSERT_BATCH)
-        plan_loans = (
-            Loan.objects.filter(status=LoanStatus.OVERDUE).order_by("pk").values_list("pk", flat=True)
+        plan_loans = list(
+            Loan.objects.filter(status=LoanStatus.OVERDUE)
+            .order_by("pk")
+            .values_list("pk", "customer_id", "overdue_amount")[: max(loans // 500, 1)]
         )
-        plans = [
-            RepaymentPlan(loan_id=pk, kind=PlanKind.EXTENSION, status=PlanStatus.ACTIVE)
-            for pk in plan_loans[: max(loans // 500, 1)]
-        ]
-        RepaymentPlan.objects.bulk_create(plans, batch_size=INSERT_BATCH)
+        plans = RepaymentPlan.objects.bulk_create(
+            [
+                RepaymentPlan(customer_id=customer_id, kind=PlanKind.EXTENSION, status=PlanStatus.ACTIVE)
+                for _pk, customer_id, _amount in plan_loans
+            ],
+            batch_size=INSERT_BATCH,
+        )
+        PlanLoan.objects.bulk_create(
+            [
+                PlanLoan(plan=plan, loan_id=pk, amount=amount)
+                for plan, (pk, _customer, amount) in zip(plans, plan_loans, strict=True)
+            ],
+            batch_size=INSERT_BATCH,
+        )
     return {**flags, "in_plan": in_plan + len(plans), "below_minimum": small}
 
 

@@ -323,6 +323,7 @@ def fill(args) -> dict:
         NoticeBatch,
         NotifiedLoan,
         PlanKind,
+        PlanLoan,
         PlanStatus,
         RepaymentPlan,
         SmsMessage,
@@ -365,7 +366,17 @@ def fill(args) -> dict:
         raw.execute("SET session_replication_role = replica")
     except Exception:  # noqa: BLE001 (not a superuser: the triggers run, the fill is slower)
         connection.connection.rollback()
-    models = (Customer, Loan, LoanEvent, NoticeBatch, RepaymentPlan, SmsMessage, NotifiedLoan, Feedback)
+    models = (
+        Customer,
+        Loan,
+        LoanEvent,
+        NoticeBatch,
+        RepaymentPlan,
+        PlanLoan,
+        SmsMessage,
+        NotifiedLoan,
+        Feedback,
+    )
     for model in models:
         copier.drop_indexes(model)
     connection.connection.commit()
@@ -880,13 +891,16 @@ def fill(args) -> dict:
     step("batches", started)
 
     # Repayment plans: every in-plan loan's active one, plus waiting, broken, completed --
+    plan_links: list[tuple] = []  # (plan, loan, share, open): each plan covers one loan here
+
     def plans():
         n = 0
         for i in in_plan:
             n += 1
+            plan_links.append((n, n, i + 1, loan_amount[i], True))
             yield (
                 n,
-                i + 1,
+                loan_customer[i],
                 PlanKind.INSTALLMENTS,
                 PlanStatus.ACTIVE,
                 loan_amount[i],
@@ -913,9 +927,10 @@ def fill(args) -> dict:
                 if status == PlanStatus.PENDING_APPROVAL
                 else now - datetime.timedelta(days=rng.randrange(30))
             )
+            plan_links.append((n, n, i + 1, loan_amount[i], status == PlanStatus.PENDING_APPROVAL))
             yield (
                 n,
-                i + 1,
+                loan_customer[i],
                 PlanKind.EXTENSION,
                 status,
                 loan_amount[i],
@@ -932,7 +947,7 @@ def fill(args) -> dict:
             RepaymentPlan,
             [
                 "id",
-                "loan_id",
+                "customer_id",
                 "kind",
                 "status",
                 "total_amount",
@@ -943,6 +958,7 @@ def fill(args) -> dict:
             ],
             plans(),
         )
+        copier.copy(PlanLoan, ["id", "plan_id", "loan_id", "amount", "open"], iter(plan_links))
     step("plans", started)
 
     # Feedback -------------------------------------------------------------------------

@@ -78,3 +78,18 @@ def check_gateway_secrets(app_configs=None, **kwargs):
             )
         )
     return warnings
+
+
+@register(Tags.security, deploy=True)
+def check_bank_hotline(app_configs=None, **kwargs):
+    """Every notice gives the hotline: it must be the bank's, not the demo's fictional one."""
+    hotline = str(getattr(settings, "BANK_HOTLINE", "")).strip()
+    if not hotline or hotline == getattr(settings, "DEMO_HOTLINE", None):
+        return [
+            Warning(
+                "BANK_HOTLINE is empty or the demo's fictional number.",
+                hint="Set BANK_HOTLINE to the bank's customer-service number; every notice tells customers to call it.",
+                id="core.W013",
+            )
+        ]
+    return []

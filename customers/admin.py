@@ -49,6 +49,7 @@ from .models import (
 from .selectors import customers_matching, search_customers_q
 from .services import (
     customer_reveal,
+    customer_set_salutation,
     customer_update_contact,
     loan_book_cancel,
     loan_book_confirm,
@@ -172,7 +173,23 @@ class LoanInline(ReadOnlyMixin, admin.TabularInline):
 class CustomerContactForm(forms.ModelForm):
     class Meta:
         model = Customer
-        fields = ("do_not_contact", "do_not_contact_reason", "do_not_contact_until", "deceased", "disputed")
+        fields = (
+            "salutation",
+            "do_not_contact",
+            "do_not_contact_reason",
+            "do_not_contact_until",
+            "deceased",
+            "disputed",
+        )
+
+    def clean_salutation(self):
+        from .salutations import salutation_problem
+
+        value = (self.cleaned_data.get("salutation") or "").strip()
+        problem = salutation_problem(value)
+        if problem:
+            raise forms.ValidationError(problem)
+        return value
 
     def clean(self):
         data = super().clean()
@@ -200,6 +217,7 @@ class CustomerAdmin(ViewerMixin, admin.ModelAdmin):
             _("Customer"),
             {"fields": ("customer_no", "name", "mobile_shown", "phone_problem", "id_number_shown")},
         ),
+        (_("Salutation"), {"fields": ("salutation_used", "salutation")}),
         (
             _("Contact"),
             {
@@ -255,7 +273,11 @@ class CustomerAdmin(ViewerMixin, admin.ModelAdmin):
         )
 
     def get_readonly_fields(self, request, obj=None):
-        return (*self.readonly_fields, "mobile_shown", "id_number_shown")
+        return (*self.readonly_fields, "mobile_shown", "id_number_shown", "salutation_used")
+
+    @admin.display(description=_("messages address the customer as"))
+    def salutation_used(self, obj):
+        return obj.honorific_name
 
     @admin.display(description=_("mobile"))
     def mobile_shown(self, obj):
@@ -323,6 +345,10 @@ class CustomerAdmin(ViewerMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
         try:
+            if "salutation" in form.changed_data:
+                customer_set_salutation(
+                    customer=obj, user=request.user, salutation=data.get("salutation", "")
+                )
             customer_update_contact(
                 customer=obj,
                 user=request.user,

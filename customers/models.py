@@ -9,6 +9,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .salutations import salutation_for
+
 ZERO = Decimal("0.00")
 
 # Days-overdue buckets used for filtering and reporting until stages are configured.
@@ -61,6 +63,15 @@ class Customer(models.Model):
     )
     deceased = models.BooleanField(_("deceased"), default=False)
     disputed = models.BooleanField(_("disputed"), default=False)
+    salutation = models.CharField(
+        _("salutation (称呼)"),
+        max_length=20,
+        blank=True,
+        help_text=_(
+            "How messages address the customer, e.g. 欧阳先生. Empty: from the name and ID number. "
+            "Imports never change it."
+        ),
+    )
     sms_stopped = models.BooleanField(
         _("asked to stop SMS"),
         default=False,
@@ -95,12 +106,9 @@ class Customer(models.Model):
 
     @property
     def honorific_name(self) -> str:
-        """Surname + 先生/女士 when the ID number tells the sex, else the full name (also
-        when its check digit fails: then its sex digit cannot be trusted either)."""
-        idn = (self.id_number or "").strip()
-        if len(idn) == 18 and idn[16].isdigit() and self.name and not self.id_number_check_failed:
-            return self.name[0] + ("先生" if int(idn[16]) % 2 == 1 else "女士")
-        return self.name
+        """How messages address the customer: the salutation set by staff, else the rules
+        of customers/salutations.py (surname + 先生/女士, the full name, or 尊敬的客户)."""
+        return salutation_for(name=self.name, id_number=self.id_number, override=self.salutation)
 
 
 class LoanStatus(models.TextChoices):

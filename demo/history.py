@@ -28,7 +28,7 @@ from notices.models import (
     SmsTemplateVersion,
 )
 from notices.outbox import compose
-from notices.rendering import LoanFacts, notice_context
+from notices.placeholders import LoanFacts, MessageFacts, context_for
 
 REPLIES = [
     ("我想分期，这个月手头紧", None),
@@ -63,7 +63,10 @@ def _challenger_variant() -> None:
     stage = CollectionStage.objects.filter(min_days=4).first()
     if stage is None or SmsTemplate.objects.filter(stage=stage, variant="B").exists():
         return
-    body = "{customer_name}，提醒您：尾号{loan_tail}的贷款已逾期{days_overdue}天，待还{overdue_amount}元，及时还款可保护信用。客服{hotline}"
+    body = (
+        "{customer_name}，提醒您：{loans}{overdue_for}，{amount_due}，{repay_by}前用{repay_methods}还款"
+        "可保护信用。客服{hotline}"
+    )
     template = SmsTemplate.objects.create(
         name=f"{stage.name} B", stage=stage, variant="B", weight=50, body=body
     )
@@ -90,21 +93,26 @@ def _past_notices(today: datetime.date, rng: random.Random, approver) -> None:
             created_by=None,
             decided_at=_at(day, 7, 50),
         )
+        totals = {"messages": 0, "customers": set(), "loans": 0, "amount": Decimal("0.00")}
+        excluded: dict[str, int] = {}
         picked = rng.sample(customers, k=min(len(customers), rng.randint(6, 14)))
         # Loans whose first overdue day this was got their first notice that morning.
         fresh = {x.customer_id for x in loans if x.overdue_since == day - datetime.timedelta(days=1)}
         picked = [c for c in customers if c.pk in fresh] + [c for c in picked if c.pk not in fresh]
         for loan in (x for x in loans if x.customer_id in fresh and x.customer not in customers):
             key += 1
+            reason = _exclusion(loan.customer, day)
+            excluded[reason] = excluded.get(reason, 0) + 1
             SmsMessage.objects.create(
                 batch=batch,
                 customer=loan.customer,
                 loan=loan,
                 status=MessageStatus.EXCLUDED,
-                exclusion_reason=_exclusion(loan.customer, day),
+                exclusion_reason=reason,
+                overdue_total=loan.overdue_amount,
+                days_overdue=(day - loan.overdue_since).days,
                 idempotency_key=f"demo-x-{day:%Y%m%d}-{key}",
             )
-        count = 0
         for customer in picked:
             # A past episode of a loan now settled, or the customer's present overdue loan.
             own = [
@@ -117,23 +125,27 @@ def _past_notices(today: datetime.date, rng: random.Random, approver) -> None:
             if loan is None or loan.overdue_since is None or (day - loan.overdue_since).days < 1:
                 loan = _settled_loan(customer, day - datetime.timedelta(days=days), rng)
             days = (day - loan.overdue_since).days if loan.status == LoanStatus.OVERDUE else days
-            entry = stage_for(days, stages)
-            if entry is None or not entry.variants:
+            # The notice covers every loan of the customer's overdue that day, and says so.
+            covered = [(loan, days, loan.overdue_amount or Decimal("800.00"))] + [
+                (x, (day - x.overdue_since).days, x.overdue_amount) for x in own if x is not loan
+            ]
+            entry = stage_for(max(d for _x, d, _a in covered), stages)
+            if entry is None:
                 continue
-            template, version = entry.pick(loan.loan_account)
-            context = notice_context(
-                honorific_name=customer.honorific_name,
-                loans=[
-                    LoanFacts(
-                        loan.loan_account,
-                        loan.overdue_amount or Decimal("800.00"),
-                        day - datetime.timedelta(days=days),
-                        days,
-                    )
-                ],
-                as_of=day,
+            lead = max(covered, key=lambda c: (c[1], c[2]))
+            variant = entry.pick_variant(lead[0].loan_account, several=len(covered) > 1)
+            if variant is None:
+                continue
+            facts = MessageFacts(
+                salutation=customer.honorific_name,
+                loans=tuple(
+                    LoanFacts(x.loan_account, amount, day - datetime.timedelta(days=d), d)
+                    for x, d, amount in covered
+                ),
+                repay_by=entry.stage.repay_by_on(day),
             )
-            composed = compose(version.body, context)
+            composed = compose(variant.version.body, context_for(facts, variant.names))
+            total = sum((amount for _x, _d, amount in covered), Decimal("0.00"))
             roll = rng.random()
             status = (
                 MessageStatus.DELIVERED
@@ -147,16 +159,17 @@ def _past_notices(today: datetime.date, rng: random.Random, approver) -> None:
             message = SmsMessage.objects.create(
                 batch=batch,
                 customer=customer,
-                loan=loan,
+                loan=lead[0],
                 stage=entry.stage,
-                template=template,
-                template_version=version,
-                variant=template.variant,
+                template=variant.template,
+                template_version=variant.version,
+                variant=variant.template.variant,
                 phone=customer.mobile,
                 body=composed.body,
                 segments=composed.segments,
-                overdue_total=loan.overdue_amount or Decimal("800.00"),
-                days_overdue=days,
+                overdue_total=total,
+                days_overdue=lead[1],
+                loan_count=len(covered),
                 status=status,
                 idempotency_key=f"demo-{day:%Y%m%d}-{key}",
                 dedupe_key=f"notice:{customer.pk}:{day.isoformat()}",
@@ -171,17 +184,14 @@ def _past_notices(today: datetime.date, rng: random.Random, approver) -> None:
                 error_code="UNDELIVERABLE" if status == MessageStatus.FAILED else "",
                 provider_message_id=f"demo-{key}",
             )
-            for covered in [loan] + [x for x in own if x is not loan]:
-                covered_days = (
-                    (day - covered.overdue_since).days if covered.status == LoanStatus.OVERDUE else days
-                )
+            for covered_loan, covered_days, amount in covered:
                 NotifiedLoan.objects.create(
                     message=message,
-                    loan=covered,
+                    loan=covered_loan,
                     stage=(stage_for(covered_days, stages) or entry).stage,
                     as_of=day,
                     days_overdue=covered_days,
-                    overdue_amount=covered.overdue_amount or message.overdue_total,
+                    overdue_amount=amount,
                 )
             if loan.status == LoanStatus.SETTLED and rng.random() < 0.6:
                 cured_on = min(today, day + datetime.timedelta(days=rng.randint(1, 12)))
@@ -189,12 +199,34 @@ def _past_notices(today: datetime.date, rng: random.Random, approver) -> None:
                     loan=loan,
                     kind=LoanEventKind.CURED,
                     on_date=cured_on,
-                    overdue_amount_before=message.overdue_total,
+                    overdue_amount_before=covered[0][2],
                     overdue_since=loan.overdue_since,
                 )
-            count += 1
-        batch.message_count = batch.customer_count = batch.loan_count = count
-        batch.save(update_fields=["message_count", "customer_count", "loan_count"])
+            totals["messages"] += 1
+            totals["customers"].add(customer.pk)
+            totals["loans"] += len(covered)
+            totals["amount"] += total
+        _finish_past_batch(batch, day, totals, excluded)
+
+
+def _finish_past_batch(batch: NoticeBatch, day: datetime.date, totals: dict, excluded: dict) -> None:
+    """A past batch as the real flow leaves it: its real totals and content hash, made at
+    07:30 by the schedule, submitted, approved at 07:50, its messages made before they went."""
+    from notices.services.batches import batch_content_hash
+
+    made = _at(day, 7, 30)
+    SmsMessage.objects.filter(batch=batch).update(created_at=made, updated_at=made)
+    NoticeBatch.objects.filter(pk=batch.pk).update(
+        message_count=totals["messages"],
+        customer_count=len(totals["customers"]),
+        loan_count=totals["loans"],
+        overdue_total=totals["amount"],
+        excluded_count=sum(excluded.values()),
+        excluded_by_reason=dict(sorted(excluded.items())),
+        content_hash=batch_content_hash(batch),
+        created_at=made,
+        submitted_at=made,
+    )
 
 
 def _exclusion(customer: Customer, day: datetime.date) -> str:
@@ -273,15 +305,24 @@ def _replies_and_plans(users: dict) -> None:
             feedback_assign(feedback=first, user=staff, assignee=staff)
     today = timezone.localdate()
     if staff and staff2 and supervisor and len(customers) > 9:
-        for customer, approve in ((customers[8], True), (customers[9], False)):
-            loan = customer.loans.filter(status=LoanStatus.OVERDUE).first()
-            if loan is None:
+        # The approved plan covers two loans of one customer when the book has such a one.
+        several = next(
+            (c for c in customers[7:] if c.loans.filter(status=LoanStatus.OVERDUE).count() > 1), customers[8]
+        )
+        other = customers[9] if several != customers[9] else customers[8]
+        for customer, approve in ((several, True), (other, False)):
+            # A plan covers all the customer's overdue loans (one confirmation SMS).
+            loans = list(customer.loans.filter(status=LoanStatus.OVERDUE, overdue_amount__gt=0))
+            if not loans:
                 continue
             schedule = plan_schedule(
-                kind=PlanKind.INSTALLMENTS, total=loan.overdue_amount, today=today, count=6
+                kind=PlanKind.INSTALLMENTS,
+                total=sum((x.overdue_amount for x in loans), Decimal("0.00")),
+                today=today,
+                count=6,
             )
             plan = plan_draft(
-                loan=loan, user=staff if approve else staff2, kind=PlanKind.INSTALLMENTS, schedule=schedule
+                loans=loans, user=staff if approve else staff2, kind=PlanKind.INSTALLMENTS, schedule=schedule
             )
             if approve:
                 plan_approve(plan=plan, user=supervisor)

@@ -19,5 +19,6 @@ def defaults_ensure() -> None:
     roles_sync(apps)
     if not CollectionStage.objects.exists():
         importlib.import_module("notices.migrations.0002_defaults").create_defaults(apps, None)
+        importlib.import_module("notices.migrations.0013_default_templates_v2").update_defaults(apps, None)
     if not KeywordRule.objects.exists():
         importlib.import_module("notices.migrations.0005_feedback_defaults").create(apps, None)

@@ -46,6 +46,10 @@ def default_batch_max_age_days() -> int:
     return settings.BATCH_MAX_AGE_DAYS
 
 
+def default_repay_by_days() -> int:
+    return settings.SMS_REPAY_BY_DAYS
+
+
 class ContactPolicy(models.Model):
     """The rules administrators may tune (one row), first filled from the environment."""
 
@@ -145,6 +149,15 @@ class CollectionStage(models.Model):
         default=0,
         help_text=_("0: one notice per stage; N: another notice every N days while the loan stays here."),
     )
+    repay_by_days = models.PositiveSmallIntegerField(
+        _("repay within (days)"),
+        default=default_repay_by_days,
+        validators=[MinValueValidator(1), MaxValueValidator(90)],
+        help_text=_(
+            "The notices' repay-by date {repay_by}: the data date plus this many days "
+            "(e.g. data of 12月2日 + 3 = 请于12月5日前还款)."
+        ),
+    )
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -170,6 +183,15 @@ class CollectionStage(models.Model):
 
     def contains(self, days: int) -> bool:
         return days >= self.min_days and (self.max_days is None or days <= self.max_days)
+
+    @property
+    def typical_days(self) -> int:
+        """Days overdue of a loan late in this stage (for previews: the most digits it shows)."""
+        return self.max_days if self.max_days is not None else self.min_days + 29
+
+    def repay_by_on(self, as_of: datetime.date) -> datetime.date:
+        """The deadline a notice of this stage made on `as_of` data gives."""
+        return as_of + datetime.timedelta(days=self.repay_by_days)
 
 
 class TemplatePurpose(models.TextChoices):
@@ -375,6 +397,7 @@ class ExclusionReason(models.TextChoices):
     BELOW_MINIMUM = "below_minimum", _("amount below the minimum")
     DAILY_CAP = "daily_cap", _("daily SMS limit reached")
     NO_TEMPLATE = "no_template", _("no active template for the stage")
+    NO_MULTI_LOAN_TEMPLATE = "no_multi_template", _("no active template true for several loans")
 
 
 class SmsMessage(models.Model):
@@ -723,11 +746,19 @@ class PlanKind(models.TextChoices):
     INSTALLMENTS = "installments", _("installments")
 
 
-class RepaymentPlan(models.Model):
-    """An extension or installment plan for one loan, approved by a supervisor."""
+OPEN_PLAN_STATUSES = (PlanStatus.PENDING_APPROVAL, PlanStatus.APPROVED, PlanStatus.ACTIVE)
 
-    loan = models.ForeignKey(
-        "customers.Loan", verbose_name=_("loan"), on_delete=models.PROTECT, related_name="plans"
+
+class RepaymentPlan(models.Model):
+    """An extension or installment plan for one or more overdue loans of one customer,
+    approved by a supervisor. The installments are the plan's (each covers all its loans);
+    each loan's share and progress are on its PlanLoan."""
+
+    customer = models.ForeignKey(
+        "customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="plans"
+    )
+    loans = models.ManyToManyField(
+        "customers.Loan", verbose_name=_("loans"), through="PlanLoan", related_name="plans"
     )
     kind = models.CharField(_("kind"), max_length=16, choices=PlanKind.choices)
     status = models.CharField(
@@ -775,16 +806,50 @@ class RepaymentPlan(models.Model):
         verbose_name_plural = _("repayment plans")
         ordering = ["-created_at"]
         permissions = [("approve_repaymentplan", _("Can approve or reject repayment plans"))]
+
+    def __str__(self) -> str:
+        return _("%(kind)s plan #%(id)s") % {"kind": self.get_kind_display(), "id": self.pk}
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_PLAN_STATUSES
+
+
+class PlanLoan(models.Model):
+    """A loan a plan covers: its share of the plan, its overdue amount when the plan began,
+    and how much of its share the imports have shown repaid."""
+
+    plan = models.ForeignKey(
+        RepaymentPlan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="plan_loans"
+    )
+    loan = models.ForeignKey(
+        "customers.Loan", verbose_name=_("loan"), on_delete=models.PROTECT, related_name="plan_links"
+    )
+    amount = models.DecimalField(_("share of the plan"), max_digits=14, decimal_places=2)
+    baseline_overdue = models.DecimalField(
+        _("overdue amount when activated"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    repaid = models.DecimalField(_("repaid so far"), max_digits=14, decimal_places=2, default=ZERO)
+    open = models.BooleanField(
+        _("plan open"), default=True, help_text=_("While the plan waits for approval or runs.")
+    )
+
+    class Meta:
+        verbose_name = _("loan in a plan")
+        verbose_name_plural = _("loans in a plan")
+        ordering = ["plan", "-amount", "loan"]
         constraints = [
+            models.UniqueConstraint(fields=["plan", "loan"], name="planloan_once_per_plan"),
+            # A loan is in at most one plan waiting or running (the services keep `open`
+            # equal to the plan's status being pending, approved or active).
             models.UniqueConstraint(
-                fields=["loan"],
-                condition=Q(status__in=["pending_approval", "approved", "active"]),
-                name="repaymentplan_one_open_per_loan",
-            )
+                fields=["loan"], condition=Q(open=True), name="planloan_one_open_per_loan"
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="planloan_amount_not_negative"),
         ]
 
     def __str__(self) -> str:
-        return _("%(kind)s for %(loan)s") % {"kind": self.get_kind_display(), "loan": self.loan}
+        return f"{self.plan_id} · {self.loan_id}"
 
 
 class Installment(models.Model):

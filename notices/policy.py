@@ -76,6 +76,7 @@ def next_window_opening(moment: datetime.datetime, policy: ContactPolicy) -> dat
 CUSTOMER_FACTS = (
     "name",
     "id_number",
+    "salutation",
     "mobile",
     "phone_problem",
     "do_not_contact",
@@ -92,6 +93,7 @@ class CustomerFacts(NamedTuple):
     id: int
     name: str
     id_number: str
+    salutation: str
     mobile: str
     phone_problem: str
     do_not_contact: bool

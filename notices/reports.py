@@ -178,14 +178,14 @@ def _feedback(start, end, full):
 def _plans(start, end, full):
     kinds, statuses = dict(PlanKind.choices), dict(PlanStatus.choices)
     headers = [
-        _("Plan"), _("Created"), _("Loan account"), _("Customer number"), _("Name"), _("Kind"), _("Status"),
+        _("Plan"), _("Created"), _("Loan accounts"), _("Customer number"), _("Name"), _("Kind"), _("Status"),
         _("Amount covered"), _("Installments"), _("Paid installments"), _("Requested by"), _("Approved or rejected by"),
         _("Decided"), _("Reason"),
     ]  # fmt: skip
     query = (
         RepaymentPlan.objects.filter(created_at__gte=start, created_at__lt=end)
-        .select_related("loan", "loan__customer", "requested_by", "approved_by")
-        .prefetch_related("installments")
+        .select_related("customer", "requested_by", "approved_by")
+        .prefetch_related("installments", "plan_loans__loan")
         .order_by("pk")
     )
 
@@ -193,7 +193,8 @@ def _plans(start, end, full):
         for p in query.iterator(chunk_size=500):
             installments = list(p.installments.all())
             yield [
-                p.pk, _local(p.created_at), p.loan.loan_account, p.loan.customer.customer_no, p.loan.customer.name,
+                p.pk, _local(p.created_at), "、".join(x.loan.loan_account for x in p.plan_loans.all()),
+                p.customer.customer_no, p.customer.name,
                 kinds.get(p.kind), statuses.get(p.status), p.total_amount, len(installments),
                 sum(1 for i in installments if i.paid_on), p.requested_by.get_username() if p.requested_by else "",
                 p.approved_by.get_username() if p.approved_by else "", _local(p.decided_at), p.reason,

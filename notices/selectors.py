@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, router, transaction
 from django.db.models import Case, Count, DateTimeField, Exists, OuterRef, Sum, Value, When
 from django.db.models.functions import Coalesce
@@ -101,10 +102,12 @@ def batch_summary_counts(batch: NoticeBatch) -> list[dict]:
 
 
 def batch_samples(batch: NoticeBatch, size: int = SAMPLE_SIZE) -> list[SmsMessage]:
-    """Up to `size` messages spread over the batch's stages and variants, as they will go out."""
+    """Up to `size` messages spread over the batch's stages and variants, and within each
+    over messages about one loan and about several (their wording differs), as they will go out."""
     groups = (
         SmsMessage.objects.filter(batch=batch, status__in=SENDABLE)
-        .values_list("stage_id", "variant")
+        .annotate(several=Case(When(loan_count__gt=1, then=Value(True)), default=Value(False)))
+        .values_list("stage_id", "variant", "several")
         .distinct()
         .order_by()
     )
@@ -113,9 +116,12 @@ def batch_samples(batch: NoticeBatch, size: int = SAMPLE_SIZE) -> list[SmsMessag
         return []
     per_group = max(1, size // len(groups))
     picked: list[int] = []
-    for stage_id, variant in groups:
+    for stage_id, variant, several in groups:
+        count = {"loan_count__gt": 1} if several else {"loan_count__lte": 1}
         picked += list(
-            SmsMessage.objects.filter(batch=batch, status__in=SENDABLE, stage_id=stage_id, variant=variant)
+            SmsMessage.objects.filter(
+                batch=batch, status__in=SENDABLE, stage_id=stage_id, variant=variant, **count
+            )
             .order_by("pk")
             .values_list("pk", flat=True)[:per_group]
         )
@@ -129,7 +135,7 @@ def batch_samples(batch: NoticeBatch, size: int = SAMPLE_SIZE) -> list[SmsMessag
     return list(
         SmsMessage.objects.filter(pk__in=picked[:size])
         .select_related("customer", "loan", "stage")
-        .order_by("stage__min_days", "variant", "pk")
+        .order_by("stage__min_days", "variant", "loan_count", "pk")
     )
 
 
@@ -450,11 +456,7 @@ def customer_timeline(customer, limit: int = 200) -> list[dict]:
                 "pk": item.pk,
             }
         )
-    for plan in (
-        RepaymentPlan.objects.filter(loan__customer=customer)
-        .select_related("loan")
-        .order_by("-created_at")[:limit]
-    ):
+    for plan in RepaymentPlan.objects.filter(customer=customer).order_by("-created_at")[:limit]:
         events.append(
             {
                 "at": plan.decided_at or plan.created_at,
@@ -490,10 +492,14 @@ def gateway_health(now: datetime.datetime | None = None) -> dict:
 
     now = now or timezone.now()
     backend = get_backend()
-    slots = []
+    slots, problem = [], ""
     if backend.link:
-        held = {s.slot: s for s in LinkSlot.objects.filter(link=backend.kind, slot__lt=backend.slots)}
-        for number in range(backend.slots):
+        try:
+            allowed = backend.slots
+        except (ValueError, ImproperlyConfigured) as exc:  # a setting the link cannot start with
+            allowed, problem = 0, str(exc)
+        held = {s.slot: s for s in LinkSlot.objects.filter(link=backend.kind, slot__lt=allowed)}
+        for number in range(allowed):
             slot = held.get(number)
             fresh = bool(slot and slot.holder and slot.lease_until and slot.lease_until >= now)
             slots.append(
@@ -527,6 +533,87 @@ def gateway_health(now: datetime.datetime | None = None) -> dict:
         "link": backend.link,
         "slots": slots,
         "bound": sum(1 for s in slots if s["bound"]),
+        "problem": problem,
         "attempts": dict(attempts),
         "last_failure": last_failure,
     }
+
+
+# --- The template editor's preview ----------------------------------------------------
+
+
+@dataclass
+class TemplatePreview:
+    source: str  # what the first rendering is for
+    renderings: list  # rendering.Rendering: this customer (when found), one loan, three loans
+    problems: list[str]
+
+
+def _customer_facts(customer, *, stage, today: datetime.date):
+    """The facts of today's notice for this customer: their overdue loans, the lead's stage deadline."""
+    from .models import CollectionStage
+    from .placeholders import LoanFacts, MessageFacts
+
+    loans = [
+        LoanFacts(loan.loan_account, loan.overdue_amount, loan.overdue_since, loan.days_overdue_on(today))
+        for loan in customer.loans.filter(
+            status__in=(LoanStatus.OVERDUE, LoanStatus.IN_PLAN), overdue_since__lt=today
+        ).order_by("overdue_since", "pk")
+    ]
+    facts = MessageFacts(salutation=customer.honorific_name, loans=tuple(loans))
+    if stage is None and facts.lead is not None:
+        stage = next(
+            (s for s in CollectionStage.objects.filter(active=True) if s.contains(facts.lead.days_overdue)),
+            None,
+        )
+    repay_by = stage.repay_by_on(today) if stage is not None else None
+    return MessageFacts(salutation=facts.salutation, loans=facts.loans, repay_by=repay_by)
+
+
+def template_preview(
+    *, body: str, purpose: str, reference: str = "", stage=None, today: datetime.date | None = None
+) -> TemplatePreview:
+    """A draft template rendered as it would be sent: for the customer of a loan account or
+    customer number when one is given, and always for typical values with one loan and
+    with three (both renderings the lint checks), with the lint's problems."""
+    import dataclasses
+
+    from customers.models import Customer
+
+    from .placeholders import InstallmentFacts, MessageFacts, sample_facts
+    from .rendering import template_renderings
+    from .services.templates import template_lint
+
+    today = today or timezone.localdate()
+    facts, source = None, _("sample values")
+    reference = (reference or "").strip()
+    if reference:
+        loan = Loan.objects.select_related("customer").filter(loan_account=reference).first()
+        customer = loan.customer if loan else Customer.objects.filter(customer_no=reference).first()
+        if customer is None:
+            source = _("no loan or customer %(ref)s; sample values") % {"ref": reference}
+        else:
+            facts = _customer_facts(customer, stage=stage, today=today)
+            sample = sample_facts()
+            facts = MessageFacts(
+                salutation=facts.salutation,
+                loans=facts.loans,
+                repay_by=facts.repay_by or sample.repay_by,
+                installment=InstallmentFacts(
+                    1, today + datetime.timedelta(days=30), sample.installment.amount
+                ),
+            )
+            if not facts.loans and purpose != "feedback_reply" and purpose != "education":
+                source = _("%(ref)s has no overdue loan; sample values") % {"ref": reference}
+                facts = None
+            else:
+                source = _("customer %(name)s, %(n)s overdue loan(s)") % {
+                    "name": customer.honorific_name,
+                    "n": len(facts.loans),
+                }
+    renderings = template_renderings(body, purpose, facts, days=stage.typical_days if stage else None)
+    return TemplatePreview(
+        source=source,
+        renderings=[dataclasses.asdict(r) | {"chars": r.chars} for r in renderings],
+        problems=template_lint(body=body, purpose=purpose) if body.strip() else [],
+    )

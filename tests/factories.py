@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from core import roles
 from customers.models import Customer, Loan, LoanStatus
+from customers.salutations import id_check_digit
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -46,7 +47,10 @@ class CustomerFactory(factory.django.DjangoModelFactory):
 
     customer_no = factory.Sequence(lambda n: f"C{900000 + n}")
     name = factory.Sequence(lambda n: "张" + "伟芳娜敏静丽强磊军洋"[n % 10])
-    id_number = factory.Sequence(lambda n: f"330102198{n % 10}0101{n % 1000:03d}{n % 10}")
+    # Valid ID numbers (ISO 7064 check digit): the 17th digit n % 10, odd for a man.
+    id_number = factory.Sequence(
+        lambda n: (body := f"330102198{n % 10}0101{(n // 10) % 100:02d}{n % 10}") + id_check_digit(body)
+    )
     mobile = factory.Sequence(lambda n: f"+86138{n:08d}")
     mobile_raw = factory.LazyAttribute(lambda o: o.mobile[3:])
 

@@ -230,8 +230,11 @@ MEDIA_URL = "media/"
 # --- The bank -----------------------------------------------------------------------
 BANK_NAME = env("BANK_NAME", default="民丰银行")
 SMS_SIGNATURE = env("SMS_SIGNATURE", default=f"【{BANK_NAME}】")
-BANK_HOTLINE = env("BANK_HOTLINE", default="95588")
-BANK_REPAY_METHODS = env("BANK_REPAY_METHODS", default="手机银行、网点柜台或自动扣款")
+# The demo's hotline is a number no bank has (no phone number is all zeros): every
+# deployment must set the bank's own. Production refuses to start without it.
+DEMO_HOTLINE = "00000"
+BANK_HOTLINE = env("BANK_HOTLINE", default=DEMO_HOTLINE)
+BANK_REPAY_METHODS = env("BANK_REPAY_METHODS", default="手机银行或网点")
 
 # --- Notices and sending -------------------------------------------------------------
 # Defaults for the contact policy; administrators can change it in the admin (audited).
@@ -246,7 +249,7 @@ SMS_CONTACT_WINDOW = _time_range(env("SMS_CONTACT_WINDOW", default="08:00-22:00"
 SMS_RATE_LIMIT = env.int("SMS_RATE_LIMIT", default=50)
 SMS_DAILY_CAP = env.int("SMS_DAILY_CAP", default=1)
 SMS_MIN_OVERDUE_AMOUNT = Decimal(env("SMS_MIN_OVERDUE_AMOUNT", default="10.00"))
-SMS_REPAY_BY_DAYS = env.int("SMS_REPAY_BY_DAYS", default=3)
+SMS_REPAY_BY_DAYS = env.int("SMS_REPAY_BY_DAYS", default=3)  # a new stage's repay-by rule
 SMS_MAX_PARTS = env.int("SMS_MAX_PARTS", default=2)
 BATCH_MAX_AGE_DAYS = env.int("BATCH_MAX_AGE_DAYS", default=1)
 BATCH_SCHEDULE_TIME = env("BATCH_SCHEDULE_TIME", default="07:30")

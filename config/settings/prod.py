@@ -1,9 +1,9 @@
 """Production settings: every secret comes from the environment, HTTPS only.
 
 Required (no defaults here): SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, SMS_WEBHOOK_SECRET,
-SMS_HTTP_TOKEN; with SMS_BACKEND=cmpp also SMS_CMPP_HOST, SMS_CMPP_SP_ID, SMS_CMPP_SECRET,
-SMS_CMPP_SERVICE_ID and SMS_CMPP_SRC_ID. `manage.py check --deploy --fail-level WARNING`
-passes with just those.
+SMS_HTTP_TOKEN, BANK_HOTLINE; with SMS_BACKEND=cmpp also SMS_CMPP_HOST, SMS_CMPP_SP_ID,
+SMS_CMPP_SECRET, SMS_CMPP_SERVICE_ID and SMS_CMPP_SRC_ID. `manage.py check --deploy
+--fail-level WARNING` passes with just those.
 """
 
 from .base import *  # noqa: F403
@@ -15,6 +15,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 DATABASES = {"default": _tune_database(env.db("DATABASE_URL"))}
 SMS_WEBHOOK_SECRET = env("SMS_WEBHOOK_SECRET")
 SMS_HTTP_TOKEN = env("SMS_HTTP_TOKEN")
+BANK_HOTLINE = env("BANK_HOTLINE")  # every notice gives it: the bank's own, never the demo's
 # A production deployment talks to the bank's SMS platform unless told otherwise.
 SMS_BACKEND = env("SMS_BACKEND", default="http")
 if SMS_BACKEND == "cmpp":  # the ISMG's address and our credentials: no development defaults

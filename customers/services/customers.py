@@ -161,3 +161,27 @@ def customer_sms_resume(*, customer: Customer, user, note: str = "") -> Customer
         )
     customer.refresh_from_db()
     return customer
+
+
+def customer_set_salutation(*, customer: Customer, user, salutation: str) -> Customer:
+    """Set (or clear, with "") how messages address this customer; imports never change it."""
+    from ..salutations import salutation_problem
+
+    salutation = (salutation or "").strip()
+    problem = salutation_problem(salutation)
+    if problem:
+        raise ServiceError(problem, code="salutation_invalid")
+    with transaction.atomic():
+        current = Customer.objects.select_for_update().get(pk=customer.pk)
+        before = current.salutation
+        if before != salutation:
+            Customer.objects.filter(pk=current.pk).update(salutation=salutation, updated_at=timezone.now())
+            audit_record(
+                actor=user,
+                action="customer.salutation",
+                obj=current,
+                from_state=before,
+                to_state=salutation,
+            )
+    customer.salutation = salutation
+    return customer

@@ -27,7 +27,15 @@ from ..models import (
 )
 from ..selectors import batch_summary, batch_summary_counts, sending_window_note
 from ..services import batch_approve, batch_cancel, batch_generate, batch_reject
-from ..services.batches import APPROVE_PERMISSION, batch_approval_problems, batch_may_cancel
+from ..services.batches import (
+    APPROVE_PERMISSION,
+    batch_approval_problems,
+    batch_may_cancel,
+    batch_may_replace,
+    batch_newer_import,
+    batch_open_for,
+    batch_replace,
+)
 from .base import DetailActionsMixin
 
 
@@ -106,28 +114,53 @@ class NoticeBatchAdmin(DetailActionsMixin, admin.ModelAdmin):
         if not self.has_generate_permission(request):
             raise PermissionDenied
         form = GenerateBatchForm(request.POST or None, initial={"as_of": timezone.localdate()})
+        existing = newer = None
         if request.method == "POST" and form.is_valid():
+            as_of = form.cleaned_data["as_of"]
+            existing = batch_open_for(as_of)
             try:
-                batch = batch_generate(as_of=form.cleaned_data["as_of"], user=request.user)
+                if existing is not None and request.POST.get("replace") == str(existing.pk):
+                    old = existing
+                    batch = batch_replace(batch=existing, user=request.user)
+                    messages.success(
+                        request,
+                        gettext(
+                            "Batch #%(old)s was made before the latest import and is cancelled. "
+                            "New batch #%(id)s for %(date)s: %(messages)s messages, %(excluded)s excluded."
+                        )
+                        % {
+                            "old": old.pk,
+                            "id": batch.pk,
+                            "date": batch.as_of,
+                            "messages": batch.message_count,
+                            "excluded": batch.excluded_count,
+                        },
+                    )
+                    return HttpResponseRedirect(reverse("admin:notices_noticebatch_change", args=[batch.pk]))
+                if existing is None:
+                    batch = batch_generate(as_of=as_of, user=request.user)
+                    messages.success(
+                        request,
+                        gettext("Batch #%(id)s for %(date)s: %(messages)s messages, %(excluded)s excluded.")
+                        % {
+                            "id": batch.pk,
+                            "date": batch.as_of,
+                            "messages": batch.message_count,
+                            "excluded": batch.excluded_count,
+                        },
+                    )
+                    return HttpResponseRedirect(reverse("admin:notices_noticebatch_change", args=[batch.pk]))
+                newer = batch_newer_import(existing)
             except ServiceError as exc:
                 messages.error(request, exc.message)
-            else:
-                messages.success(
-                    request,
-                    gettext("Batch #%(id)s for %(date)s: %(messages)s messages, %(excluded)s excluded.")
-                    % {
-                        "id": batch.pk,
-                        "date": batch.as_of,
-                        "messages": batch.message_count,
-                        "excluded": batch.excluded_count,
-                    },
-                )
-                return HttpResponseRedirect(reverse("admin:notices_noticebatch_change", args=[batch.pk]))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": gettext("Generate notice batch"),
             "form": form,
+            "existing": existing,
+            "newer_import": newer,
+            "can_replace": existing is not None and newer is not None and batch_may_replace(batch=existing),
         }
         return TemplateResponse(request, "admin/notices/noticebatch/generate.html", context)
 
@@ -139,6 +172,13 @@ class NoticeBatchAdmin(DetailActionsMixin, admin.ModelAdmin):
             raise PermissionDenied
         summary = batch_summary(batch)
         problems = batch_approval_problems(batch=batch, user=request.user)
+        newer = (
+            batch_newer_import(batch)
+            if batch.status
+            in (BatchStatus.DRAFT, BatchStatus.PENDING_APPROVAL, BatchStatus.APPROVED, BatchStatus.SENDING)
+            or batch_may_replace(batch=batch)
+            else None
+        )
         user = request.user
         for message in summary.samples:
             message.phone_shown = show_mobile(message.phone, user)
@@ -154,6 +194,10 @@ class NoticeBatchAdmin(DetailActionsMixin, admin.ModelAdmin):
             "can_cancel": batch_may_cancel(batch=batch, user=user),
             "reject_form": RejectForm(),
             "window_note": sending_window_note(batch),
+            "newer_import": newer,
+            "can_replace": newer is not None
+            and batch_may_replace(batch=batch)
+            and self.has_generate_permission(request),
             "messages_url": reverse("admin:notices_smsmessage_changelist") + f"?batch__id__exact={batch.pk}",
         }
         return TemplateResponse(request, "admin/notices/noticebatch/detail.html", context)

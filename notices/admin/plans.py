@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 
 from django import forms
 from django.conf import settings
@@ -18,12 +19,13 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from core.exceptions import ServiceError
-from customers.models import OPEN_LOAN_STATUSES, Loan
+from customers.models import Loan
 
 from ..models import (
     Feedback,
     Installment,
     PlanKind,
+    PlanStatus,
     RepaymentPlan,
 )
 from ..services.plans import APPROVE_PERMISSION as PLAN_APPROVE_PERMISSION
@@ -31,7 +33,9 @@ from ..services.plans import (
     plan_approval_problems,
     plan_approve,
     plan_cancel,
+    plan_confirmation_preview,
     plan_draft,
+    plan_loan_choices,
     plan_may_cancel,
     plan_reject,
     plan_schedule,
@@ -92,7 +96,7 @@ class InstallmentInline(admin.TabularInline):
 class RepaymentPlanAdmin(DetailActionsMixin, admin.ModelAdmin):
     list_display = (
         "id",
-        "loan",
+        "loans_col",
         "customer_col",
         "kind",
         "status",
@@ -102,13 +106,20 @@ class RepaymentPlanAdmin(DetailActionsMixin, admin.ModelAdmin):
         "created_at",
     )
     list_filter = ("status", "kind", "created_at")
-    list_select_related = ("loan", "loan__customer", "requested_by", "approved_by")
-    search_fields = ("loan__loan_account",)
+    list_select_related = ("customer", "requested_by", "approved_by")
+    search_fields = ("plan_loans__loan__loan_account", "customer__customer_no")
     inlines = [InstallmentInline]
 
-    @admin.display(description=_("customer"), ordering="loan__customer__name")
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("plan_loans__loan")
+
+    @admin.display(description=_("loans"))
+    def loans_col(self, obj):
+        return "、".join(link.loan.loan_account for link in obj.plan_loans.all())
+
+    @admin.display(description=_("customer"), ordering="customer__name")
     def customer_col(self, obj):
-        return obj.loan.customer.name
+        return obj.customer.name
 
     @admin.display(description=_("amount covered"), ordering="total_amount")
     def total_col(self, obj):
@@ -149,17 +160,24 @@ class RepaymentPlanAdmin(DetailActionsMixin, admin.ModelAdmin):
         if loan is None and feedback is not None:
             loan = feedback.loan
         customer = loan.customer if loan else (feedback.customer if feedback else None)
-        loans = list(customer.loans.filter(status__in=OPEN_LOAN_STATUSES)) if customer else []
+        choices = plan_loan_choices(customer) if customer else []
+        if request.method == "POST":
+            ticked = {int(x) for x in request.POST.getlist("loans") if x.isdigit()}
+            if "loans_shown" not in request.POST and request.POST.get("loan", "").isdigit():
+                ticked = {int(request.POST["loan"])}  # a single loan, as older links post it
+        else:
+            ticked = {loan.pk} if loan else {c.loan.pk for c in choices if c.available}
+        chosen = [c.loan for c in choices if c.available and c.loan.pk in ticked]
         form = PlanDraftForm(request.POST or None)
         schedule, error = [], ""
-        if request.method == "POST" and loan is None:
-            error = gettext("Choose the loan.")
+        if request.method == "POST" and not chosen:
+            error = gettext("Tick at least one overdue loan of the customer.")
         elif request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
                 schedule = plan_schedule(
                     kind=data["kind"],
-                    total=loan.overdue_amount,
+                    total=sum((x.overdue_amount for x in chosen), Decimal("0")),
                     today=timezone.localdate(),
                     new_date=data.get("new_date"),
                     count=data.get("count"),
@@ -168,7 +186,7 @@ class RepaymentPlanAdmin(DetailActionsMixin, admin.ModelAdmin):
                 )
                 if "submit" in request.POST:
                     plan = plan_draft(
-                        loan=loan,
+                        loans=chosen,
                         user=request.user,
                         kind=data["kind"],
                         schedule=schedule,
@@ -185,7 +203,10 @@ class RepaymentPlanAdmin(DetailActionsMixin, admin.ModelAdmin):
             "title": gettext("Draft a repayment plan"),
             "form": form,
             "loan": loan,
-            "loans": loans,
+            "customer": customer,
+            "choices": choices,
+            "ticked": {x.pk for x in chosen} if request.method == "POST" else ticked,
+            "chosen_total": sum((x.overdue_amount for x in chosen), Decimal("0")),
             "feedback": feedback,
             "schedule": schedule,
             "schedule_total": sum((line.amount for line in schedule), 0),
@@ -197,24 +218,27 @@ class RepaymentPlanAdmin(DetailActionsMixin, admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         plan = get_object_or_404(
-            RepaymentPlan.objects.select_related(
-                "loan", "loan__customer", "requested_by", "approved_by", "feedback"
-            ),
+            RepaymentPlan.objects.select_related("customer", "requested_by", "approved_by", "feedback"),
             pk=object_id,
         )
         if not self.has_view_permission(request, plan):
             raise PermissionDenied
         problems = plan_approval_problems(plan=plan, user=request.user)
+        confirmation = plan_confirmation_preview(plan) if plan.status == PlanStatus.PENDING_APPROVAL else None
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": str(plan),
             "plan": plan,
+            "plan_loans": plan.plan_loans.select_related("loan").order_by(
+                "loan__overdue_since", "loan__loan_account"
+            ),
             "installments": plan.installments.order_by("seq"),
             "can_approve": not problems,
             "approval_problems": problems if request.user.has_perm(PLAN_APPROVE_PERMISSION) else [],
             "can_cancel": plan_may_cancel(plan=plan, user=request.user),
             "plan_messages": plan.messages.order_by("created_at"),
+            "confirmation": confirmation,
         }
         return TemplateResponse(request, "admin/notices/repaymentplan/detail.html", context)
 
@@ -224,7 +248,9 @@ class RepaymentPlanAdmin(DetailActionsMixin, admin.ModelAdmin):
         return self.detail_action(
             request,
             pk,
-            lambda plan: plan_approve(plan=plan, user=request.user),
+            lambda plan: plan_approve(
+                plan=plan, user=request.user, confirmation=request.POST.get("confirmation")
+            ),
             gettext("Plan approved; the customer is sent a confirmation."),
         )
 

@@ -7,12 +7,10 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.exceptions import ServiceError
-from customers.models import Customer, Loan
 
 from ..models import (
     CollectionStage,
@@ -20,18 +18,12 @@ from ..models import (
     SmsTemplateVersion,
     TemplatePurpose,
 )
-from ..rendering import (
-    PLACEHOLDERS,
-    LoanFacts,
-    notice_context,
-    render,
-    sample_context,
-    segments,
-    with_signature,
-)
+from ..placeholders import REGISTRY, placeholders_for
+from ..rendering import template_renderings
+from ..selectors import template_preview
 from ..services import template_save
 from ..services.configuration import stage_save
-from ..services.templates import placeholders_for, template_lint
+from ..services.templates import template_lint
 from .base import ServiceSavedMixin
 
 
@@ -49,8 +41,8 @@ class StageTemplateInline(admin.TabularInline):
 
 @admin.register(CollectionStage)
 class CollectionStageAdmin(ServiceSavedMixin, admin.ModelAdmin):
-    list_display = ("name", "range_col", "cadence_days", "active")
-    list_editable = ("cadence_days", "active")
+    list_display = ("name", "range_col", "cadence_days", "repay_by_days", "active")
+    list_editable = ("cadence_days", "repay_by_days", "active")
     inlines = [StageTemplateInline]
 
     @admin.display(description=_("days overdue"), ordering="min_days")
@@ -102,12 +94,28 @@ class TemplateVersionInline(admin.TabularInline):
 class SmsTemplateAdmin(admin.ModelAdmin):
     form = SmsTemplateForm
     change_form_template = "admin/notices/smstemplate/change_form.html"
-    list_display = ("name", "purpose", "stage", "variant", "weight", "version", "active", "updated_at")
+    list_display = (
+        "name",
+        "purpose",
+        "stage",
+        "variant",
+        "weight",
+        "version",
+        "active",
+        "parts_col",
+        "updated_at",
+    )
     list_filter = ("purpose", "stage", "active")
     list_select_related = ("stage",)
     search_fields = ("name", "body")
     inlines = [TemplateVersionInline]
     readonly_fields = ("version",)
+
+    @admin.display(description=_("SMS parts (one loan / three loans)"))
+    def parts_col(self, obj):
+        """For typical values: a template that cannot stay within one SMS shows it here."""
+        days = obj.stage.typical_days if obj.stage else None
+        return " / ".join(str(r.parts) for r in template_renderings(obj.body, obj.purpose, days=days))
 
     def get_urls(self):
         return [
@@ -124,7 +132,7 @@ class SmsTemplateAdmin(admin.ModelAdmin):
         purpose = (obj.purpose if obj else None) or TemplatePurpose.OVERDUE_NOTICE
         context.update(
             {
-                "placeholders": [(name, PLACEHOLDERS[name]) for name in PLACEHOLDERS],
+                "placeholders": [(name, p.label) for name, p in REGISTRY.items() if p.purposes],
                 "placeholders_by_purpose": {p: placeholders_for(p) for p, _label in TemplatePurpose.choices},
                 "current_placeholders": placeholders_for(purpose),
                 "signature": self._signature(),
@@ -140,50 +148,32 @@ class SmsTemplateAdmin(admin.ModelAdmin):
         return settings.SMS_SIGNATURE
 
     def preview_view(self, request):
-        """Render a draft body for a chosen loan (or a sample), with counts and problems."""
+        """Render a draft body as it would be sent: for a chosen customer and for typical
+        values with one loan and with three, with counts and problems."""
         if not (self.has_view_permission(request) or self.has_change_permission(request)):
             raise PermissionDenied
         if request.method != "POST":
             return JsonResponse({"error": gettext("Use POST.")}, status=405)
-        body = request.POST.get("body", "")
         purpose = request.POST.get("purpose") or TemplatePurpose.OVERDUE_NOTICE
         if purpose not in TemplatePurpose.values:
             purpose = TemplatePurpose.OVERDUE_NOTICE
-        loan_ref = (request.POST.get("loan") or "").strip()
-        context, source = sample_context(), gettext("sample values")
-        if loan_ref:
-            loan = Loan.objects.select_related("customer").filter(loan_account=loan_ref).first()
-            if loan is None:
-                customer = Customer.objects.filter(customer_no=loan_ref).first()
-                loan = customer.loans.order_by("overdue_since").first() if customer else None
-            if loan is not None:
-                today = timezone.localdate()
-                context = {
-                    **sample_context(),
-                    **notice_context(
-                        honorific_name=loan.customer.honorific_name,
-                        loans=[
-                            LoanFacts(
-                                loan.loan_account,
-                                loan.overdue_amount,
-                                loan.overdue_since,
-                                loan.days_overdue_on(today),
-                            )
-                        ],
-                        as_of=today,
-                    ),
-                }
-                source = gettext("loan %(account)s") % {"account": loan.loan_account}
-            else:
-                source = gettext("no loan or customer %(ref)s; sample values") % {"ref": loan_ref}
-        text = with_signature(render(body, context))
+        stage_id = request.POST.get("stage") or ""
+        stage = CollectionStage.objects.filter(pk=stage_id).first() if stage_id.isdigit() else None
+        preview = template_preview(
+            body=request.POST.get("body", ""),
+            purpose=purpose,
+            reference=request.POST.get("loan") or "",
+            stage=stage,
+        )
+        first = preview.renderings[0]
         return JsonResponse(
             {
-                "text": text,
-                "chars": len(text),
-                "parts": segments(text),
-                "source": source,
-                "problems": template_lint(body=body, purpose=purpose) if body.strip() else [],
+                "text": first["text"],
+                "chars": first["chars"],
+                "parts": first["parts"],
+                "source": preview.source,
+                "renderings": preview.renderings,
+                "problems": preview.problems,
             }
         )
 

@@ -18,7 +18,8 @@ from django.utils.translation import gettext as _
 from core.audit import audit_record
 from core.exceptions import ServiceError
 from core.transitions import status_transition
-from customers.models import OPEN_LOAN_STATUSES, Customer, Loan, LoanStatus
+from customers.models import OPEN_LOAN_STATUSES, ImportStatus, Loan, LoanBookImport, LoanStatus
+from customers.salutations import salutation_for
 
 from ..models import (
     LIVE_STATUSES,
@@ -29,16 +30,17 @@ from ..models import (
     MessageStatus,
     NoticeBatch,
     NotifiedLoan,
+    PlanLoan,
     PlanStatus,
-    RepaymentPlan,
     SmsMessage,
     SmsTemplate,
     SmsTemplateVersion,
     TemplatePurpose,
 )
 from ..outbox import compose, wake
+from ..placeholders import LoanFacts, MessageFacts, context_for
 from ..policy import CUSTOMER_FACTS, CustomerFacts, contact_exclusion
-from ..rendering import LoanFacts, notice_context
+from ..rendering import TOKEN, template_fits
 from .templates import template_current_version
 
 APPROVE_PERMISSION = "notices.approve_noticebatch"
@@ -54,27 +56,53 @@ OPEN_BATCH_STATUSES = (
 # --- Choosing words -------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Variant:
+    """An active template of a stage, its current text, and whom that text is true for."""
+
+    template: SmsTemplate
+    version: SmsTemplateVersion
+    names: tuple[str, ...]  # the placeholders its text holds
+    fits_one: bool  # renders truly for a notice about one loan
+    fits_several: bool  # and for one about several loans
+
+
 @dataclass
 class StageTemplates:
     stage: CollectionStage
-    variants: list[tuple[SmsTemplate, SmsTemplateVersion]] = field(default_factory=list)
+    variants: list[Variant] = field(default_factory=list)
 
-    @property
-    def total_weight(self) -> int:
-        return sum(t.weight for t, _v in self.variants)
+    def add(self, template: SmsTemplate, version: SmsTemplateVersion) -> None:
+        fits_one, fits_several = template_fits(version.body, template.purpose)
+        self.variants.append(
+            Variant(
+                template, version, tuple(dict.fromkeys(TOKEN.findall(version.body))), fits_one, fits_several
+            )
+        )
 
-    def pick(self, loan_account: str) -> tuple[SmsTemplate, SmsTemplateVersion] | None:
-        """The variant for this loan: a stable hash, so a loan keeps its variant."""
-        total = self.total_weight
+    def fitting(self, several: bool) -> list[Variant]:
+        return [v for v in self.variants if (v.fits_several if several else v.fits_one)]
+
+    def pick(
+        self, loan_account: str, *, several: bool = False
+    ) -> tuple[SmsTemplate, SmsTemplateVersion] | None:
+        """The variant for this loan: a stable hash, so a loan keeps its variant; only
+        among the variants whose text is true for a notice about this many loans."""
+        variant = self.pick_variant(loan_account, several=several)
+        return (variant.template, variant.version) if variant else None
+
+    def pick_variant(self, loan_account: str, *, several: bool = False) -> Variant | None:
+        variants = self.fitting(several)
+        total = sum(v.template.weight for v in variants)
         if not total:
             return None
         digest = hashlib.sha256(f"{loan_account}:{self.stage.pk}".encode()).digest()
         point = int.from_bytes(digest[:8], "big") % total
-        for template, version in self.variants:
-            if point < template.weight:
-                return template, version
-            point -= template.weight
-        return self.variants[-1]
+        for variant in variants:
+            if point < variant.template.weight:
+                return variant
+            point -= variant.template.weight
+        return variants[-1]
 
 
 def stage_templates() -> list[StageTemplates]:
@@ -86,7 +114,7 @@ def stage_templates() -> list[StageTemplates]:
         purpose=TemplatePurpose.OVERDUE_NOTICE, active=True, weight__gt=0, stage_id__in=stages
     ).order_by("variant", "pk")
     for template in templates:
-        stages[template.stage_id].variants.append((template, template_current_version(template)))
+        stages[template.stage_id].add(template, template_current_version(template))
     return list(stages.values())
 
 
@@ -177,7 +205,7 @@ def _customers_at_cap(as_of: datetime.date, cap: int) -> set[int]:
 
 def _loans_in_active_plans() -> set[int]:
     return set(
-        RepaymentPlan.objects.filter(status__in=(PlanStatus.APPROVED, PlanStatus.ACTIVE)).values_list(
+        PlanLoan.objects.filter(plan__status__in=(PlanStatus.APPROVED, PlanStatus.ACTIVE)).values_list(
             "loan_id", flat=True
         )
     )
@@ -193,10 +221,6 @@ def _is_due(loan: _Loan, last: dict, as_of: datetime.date) -> bool:
     if previous < entered:  # notified in an earlier overdue episode
         return True
     return bool(stage.cadence_days) and (as_of - previous).days >= stage.cadence_days
-
-
-def _honorific(name: str, id_number: str) -> str:
-    return Customer(name=name, id_number=id_number).honorific_name
 
 
 class _MessageRow(NamedTuple):
@@ -332,13 +356,21 @@ class _Writer:
 
     def notice(self, customer: CustomerFacts, loans: list[_Loan]) -> None:
         lead = max(loans, key=lambda x: (x.days, x.amount, x.account))
-        template, version = lead.stage.pick(lead.account)
-        context = notice_context(
-            honorific_name=_honorific(customer.name, customer.id_number),
-            loans=[LoanFacts(x.account, x.amount, x.since, x.days) for x in loans],
-            as_of=self.as_of,
+        variant = lead.stage.pick_variant(lead.account, several=len(loans) > 1)
+        if variant is None:
+            # Every variant of the stage says something true of one loan only.
+            for loan in loans:
+                self.exclude(loan, ExclusionReason.NO_MULTI_LOAN_TEMPLATE)
+            return
+        template, version = variant.template, variant.version
+        facts = MessageFacts(
+            salutation=salutation_for(
+                name=customer.name, id_number=customer.id_number, override=customer.salutation
+            ),
+            loans=tuple(LoanFacts(x.account, x.amount, x.since, x.days) for x in loans),
+            repay_by=lead.stage.stage.repay_by_on(self.as_of),
         )
-        composed = compose(version.body, context)
+        composed = compose(version.body, context_for(facts, variant.names))
         total = sum((x.amount for x in loans), Decimal("0.00"))
         key = f"n-{self.batch.pk}-{customer.id}"
         self.rows.append(
@@ -405,9 +437,81 @@ def _supersede_older(as_of: datetime.date, user) -> None:
         )
 
 
+# --- Of the latest data ---------------------------------------------------------------
+
+
+def batch_open_for(as_of: datetime.date) -> NoticeBatch | None:
+    """The batch that stands for this date (not rejected or cancelled), if any."""
+    return NoticeBatch.objects.filter(as_of=as_of, status__in=OPEN_BATCH_STATUSES).first()
+
+
+def batch_newer_import(batch: NoticeBatch) -> LoanBookImport | None:
+    """The latest loan-book import that changed loans after this batch was made: its
+    amounts and loans may no longer be the book's (None: the batch is of the latest data)."""
+    return (
+        LoanBookImport.objects.filter(status=ImportStatus.DONE, finished_at__gt=batch.created_at)
+        .filter(Q(created_count__gt=0) | Q(updated_count__gt=0) | Q(cured_count__gt=0))
+        .order_by("-finished_at", "-pk")
+        .first()
+    )
+
+
+def batch_may_replace(*, batch: NoticeBatch) -> bool:
+    """A batch can give way to one of newer data while nothing in it can go out: waiting
+    for approval (or a draft), or done with no message."""
+    if batch.status in (BatchStatus.DRAFT, BatchStatus.PENDING_APPROVAL):
+        return True
+    return batch.status == BatchStatus.DONE and batch.message_count == 0
+
+
+def batch_replace(*, batch: NoticeBatch, user=None) -> NoticeBatch:
+    """Cancel a batch made before the latest import and generate its date again from the
+    book as it is now; returns the new batch (for approval like any other)."""
+    if getattr(user, "pk", None) and not user.has_perm("notices.add_noticebatch"):
+        raise ServiceError(_("You do not have permission to generate batches."), code="not_allowed")
+    batch = NoticeBatch.objects.get(pk=batch.pk)  # decide on its state now
+    newer = batch_newer_import(batch)
+    if newer is None:
+        raise ServiceError(
+            _("Batch #%(id)s is already of the latest loan-book data; there is nothing to replace.")
+            % {"id": batch.pk},
+            code="not_stale",
+        )
+    if not batch_may_replace(batch=batch):
+        raise ServiceError(
+            _("Batch #%(id)s is %(status)s: its messages are sent or on their way, so it cannot be replaced.")
+            % {"id": batch.pk, "status": batch.get_status_display()},
+            code="wrong_state",
+        )
+    reason = _("Replaced: made before the import of %(file)s (data of %(date)s) finished at %(time)s.") % {
+        "file": newer.file_name,
+        "date": newer.as_of,
+        "time": timezone.localtime(newer.finished_at).strftime("%Y-%m-%d %H:%M"),
+    }
+    with transaction.atomic():
+        before = batch.status
+        if not status_transition(batch, before, BatchStatus.CANCELLED, reason=reason):
+            raise ServiceError(
+                _("Someone else has changed this batch; look at it again."), code="wrong_state"
+            )
+        SmsMessage.objects.filter(batch=batch, status=MessageStatus.PENDING).update(
+            status=MessageStatus.CANCELLED, updated_at=timezone.now()
+        )
+        audit_record(
+            actor=user,
+            action="batch.replace",
+            obj=batch,
+            from_state=before,
+            to_state=BatchStatus.CANCELLED,
+            note=reason,
+        )
+        return batch_generate(as_of=batch.as_of, user=user)
+
+
 def batch_generate(*, as_of: datetime.date, user=None) -> NoticeBatch:
-    """Build (or return the existing) batch of notices for `as_of` and submit it for approval."""
-    existing = NoticeBatch.objects.filter(as_of=as_of, status__in=OPEN_BATCH_STATUSES).first()
+    """Build the batch of notices for `as_of` and submit it for approval; when one already
+    stands for that date it is returned as it is (see batch_open_for, batch_replace)."""
+    existing = batch_open_for(as_of)
     if existing is not None:
         return existing
     policy = ContactPolicy.current()
@@ -442,7 +546,7 @@ def batch_generate(*, as_of: datetime.date, user=None) -> NoticeBatch:
                         writer.exclude(loan, ExclusionReason.BELOW_MINIMUM)
                     elif not _is_due(loan, last, as_of):
                         writer.exclude(loan, ExclusionReason.ALREADY_NOTIFIED)
-                    elif not loan.stage.variants:
+                    elif not loan.stage.fitting(several=False):
                         writer.exclude(loan, ExclusionReason.NO_TEMPLATE)
                     else:
                         due.append(loan)
@@ -502,15 +606,14 @@ def _plan_reminders(batch: NoticeBatch, as_of: datetime.date, writer: _Writer) -
         )
     )
     for installment in installments:
-        plan, loan = installment.plan, installment.plan.loan
-        customer = loan.customer
+        plan = installment.plan
+        customer = plan.customer
         if f"plan:m:{plan.pk}:{installment.seq}" in live or customer.pk in writer.customers:
             continue  # already reminded, or already getting a message today
         if contact_exclusion(customer, as_of) is not None:
             continue
         _plan_message(
             plan=plan,
-            loan=loan,
             installment=installment,
             purpose=TemplatePurpose.PLAN_REMINDER,
             user=writer.user,
@@ -579,6 +682,18 @@ def batch_approval_problems(*, batch: NoticeBatch, user) -> list[str]:
     if batch.status != BatchStatus.PENDING_APPROVAL:
         problems.append(
             _("This batch is %(status)s, not waiting for approval.") % {"status": batch.get_status_display()}
+        )
+    newer = batch_newer_import(batch) if batch.status == BatchStatus.PENDING_APPROVAL else None
+    if newer is not None:
+        problems.append(
+            _(
+                "The loan book was imported again after this batch was made (%(file)s, finished %(time)s): "
+                "its amounts may no longer be true. Replace it with a batch of the latest data."
+            )
+            % {
+                "file": newer.file_name,
+                "time": timezone.localtime(newer.finished_at).strftime("%Y-%m-%d %H:%M"),
+            }
         )
     max_age = ContactPolicy.current().batch_max_age_days
     if batch.as_of < timezone.localdate() - datetime.timedelta(days=max_age):

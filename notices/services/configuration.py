@@ -15,7 +15,10 @@ from ..models import CollectionStage, ContactPolicy, FeedbackSla, ForbiddenExpre
 
 def _describe_stage(stage: CollectionStage) -> str:
     state = "active" if stage.active else "inactive"
-    return f"{stage.name} {stage.range_label}, cadence {stage.cadence_days}, {state}"
+    return (
+        f"{stage.name} {stage.range_label}, cadence {stage.cadence_days}, "
+        f"repay within {stage.repay_by_days} days, {state}"
+    )
 
 
 def _describe_expression(expression: ForbiddenExpression) -> str:

@@ -28,7 +28,8 @@ from ..models import (
     TemplatePurpose,
 )
 from ..outbox import compose, message_add
-from ..rendering import bank_context, text_problems
+from ..placeholders import MessageFacts, context_for
+from ..rendering import text_problems
 
 WORKDAY_START = datetime.time(9, 0)
 LATIN = re.compile(r"^[A-Za-z0-9]+$")
@@ -302,13 +303,7 @@ def feedback_reply(
         from .templates import template_current_version
 
         version = template_current_version(template)
-        loan = feedback.loan
-        context = {
-            **bank_context(),
-            "customer_name": customer.honorific_name,
-            "loan_tail": loan.loan_tail if loan else "",
-        }
-        composed = compose(version.body, context)
+        composed = compose(version.body, context_for(MessageFacts(salutation=customer.honorific_name)))
     else:
         version = None
         composed = compose(text)

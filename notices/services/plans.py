@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from core.audit import audit_record
 from core.exceptions import ServiceError
 from core.transitions import status_transition
-from customers.models import OPEN_LOAN_STATUSES, Loan, LoanStatus
+from customers.models import OPEN_LOAN_STATUSES, Customer, Loan, LoanStatus
 
 from ..models import (
     Feedback,
@@ -25,14 +25,17 @@ from ..models import (
     Installment,
     MessageStatus,
     PlanKind,
+    PlanLoan,
     PlanStatus,
     RepaymentPlan,
     SmsMessage,
     SmsTemplate,
+    SmsTemplateVersion,
     TemplatePurpose,
 )
-from ..outbox import compose, message_add
-from ..rendering import bank_context, money, short_date
+from ..outbox import Composed, compose, message_add
+from ..placeholders import InstallmentFacts, LoanFacts, MessageFacts, context_for, money
+from ..rendering import TOKEN
 
 APPROVE_PERMISSION = "notices.approve_repaymentplan"
 CENT = Decimal("0.01")
@@ -114,27 +117,76 @@ def plan_schedule(
 # --- Drafting and deciding ------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class LoanChoice:
+    """A loan of the customer's the draft page offers: free, or already in an open plan."""
+
+    loan: Loan
+    open_plan: RepaymentPlan | None
+
+    @property
+    def available(self) -> bool:
+        return self.open_plan is None
+
+
+def plan_loan_choices(customer) -> list[LoanChoice]:
+    """The customer's overdue loans, most overdue first, each free or in an open plan."""
+    loans = list(
+        customer.loans.filter(status__in=OPEN_LOAN_STATUSES, overdue_amount__gt=0).order_by(
+            "overdue_since", "pk"
+        )
+    )
+    taken = {
+        link.loan_id: link.plan
+        for link in PlanLoan.objects.filter(loan__in=loans, open=True).select_related("plan")
+    }
+    return [LoanChoice(loan, taken.get(loan.pk)) for loan in loans]
+
+
 def plan_draft(
     *,
-    loan: Loan,
+    loans: list[Loan],
     user,
     kind: str,
     schedule: list[ScheduleLine],
     feedback: Feedback | None = None,
     note: str = "",
 ) -> RepaymentPlan:
-    """A plan waiting for a supervisor's approval."""
-    if loan.status not in OPEN_LOAN_STATUSES:
-        raise ServiceError(_("Only an overdue loan can get a repayment plan."), code="not_overdue")
+    """A plan for one or more overdue loans of one customer, waiting for a supervisor.
+
+    Each loan's share is its overdue amount now; the schedule covers their sum.
+    """
+    ids = {loan.pk for loan in loans}
+    if not ids:
+        raise ServiceError(_("Choose at least one overdue loan."), code="no_loans")
     try:
         with transaction.atomic():
+            # The loans as they are now (an import may have run since the page was shown).
+            loans = list(Loan.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+            if len(loans) != len(ids):
+                raise ServiceError(_("Choose at least one overdue loan."), code="no_loans")
+            if len({loan.customer_id for loan in loans}) > 1:
+                raise ServiceError(_("A plan covers loans of one customer only."), code="several_customers")
+            if any(loan.status not in OPEN_LOAN_STATUSES or loan.overdue_amount <= 0 for loan in loans):
+                raise ServiceError(_("Only an overdue loan can get a repayment plan."), code="not_overdue")
+            total = sum((loan.overdue_amount for loan in loans), Decimal("0"))
+            scheduled = sum((line.amount for line in schedule), Decimal("0"))
+            if scheduled != total:
+                raise ServiceError(
+                    _("The schedule adds up to %(scheduled)s, but the loans owe %(total)s.")
+                    % {"scheduled": money(scheduled), "total": money(total)},
+                    code="schedule_total",
+                )
             plan = RepaymentPlan.objects.create(
-                loan=loan,
+                customer_id=loans[0].customer_id,
                 kind=kind,
-                total_amount=sum((line.amount for line in schedule), Decimal("0")),
+                total_amount=total,
                 feedback=feedback,
                 note=note,
                 requested_by=user,
+            )
+            PlanLoan.objects.bulk_create(
+                PlanLoan(plan=plan, loan=loan, amount=loan.overdue_amount) for loan in loans
             )
             Installment.objects.bulk_create(
                 Installment(plan=plan, seq=line.seq, due_date=line.due_date, amount=line.amount)
@@ -145,15 +197,25 @@ def plan_draft(
                 action="plan.draft",
                 obj=plan,
                 to_state=PlanStatus.PENDING_APPROVAL,
-                note="; ".join(f"{line.due_date} {line.amount}" for line in schedule),
+                note="; ".join(
+                    [f"{loan.loan_account} {loan.overdue_amount}" for loan in loans]
+                    + [f"{line.due_date} {line.amount}" for line in schedule]
+                ),
             )
             if feedback is not None and feedback.status == FeedbackStatus.NEW:
                 Feedback.objects.filter(pk=feedback.pk).update(
                     status=FeedbackStatus.IN_PROGRESS, assignee=user
                 )
     except IntegrityError as exc:
-        raise ServiceError(_("This loan already has a plan waiting or running."), code="duplicate") from exc
+        raise ServiceError(
+            _("One of these loans already has a plan waiting or running."), code="duplicate"
+        ) from exc
     return plan
+
+
+def _close_links(plan: RepaymentPlan) -> None:
+    """The plan no longer waits or runs: its loans may be in another plan."""
+    PlanLoan.objects.filter(plan=plan, open=True).update(open=False)
 
 
 def plan_approval_problems(*, plan: RepaymentPlan, user) -> list[str]:
@@ -169,13 +231,21 @@ def plan_approval_problems(*, plan: RepaymentPlan, user) -> list[str]:
     return problems
 
 
-def plan_approve(*, plan: RepaymentPlan, user) -> RepaymentPlan:
-    """Four eyes: activate the plan and confirm it to the customer by SMS."""
+def plan_approve(*, plan: RepaymentPlan, user, confirmation: str | None = None) -> RepaymentPlan:
+    """Four eyes: activate the plan and confirm it to the customer by SMS.
+
+    `confirmation` is the SMS text the approver was shown (plan_confirmation_preview);
+    when given, approval goes through only if exactly that text is what is sent.
+    """
     problems = plan_approval_problems(plan=plan, user=user)
     if problems:
         raise ServiceError(" ".join(problems), code="not_allowed")
     with transaction.atomic():
-        loan = Loan.objects.select_for_update().get(pk=plan.loan_id)
+        links = list(PlanLoan.objects.filter(plan=plan).select_related("loan"))
+        loans = {
+            loan.pk: loan
+            for loan in Loan.objects.select_for_update().filter(pk__in=[x.loan_id for x in links])
+        }
         now = timezone.now()
         if not status_transition(
             plan,
@@ -183,10 +253,12 @@ def plan_approve(*, plan: RepaymentPlan, user) -> RepaymentPlan:
             PlanStatus.ACTIVE,
             approved_by=user,
             decided_at=now,
-            baseline_overdue=loan.overdue_amount,
+            baseline_overdue=sum((loan.overdue_amount for loan in loans.values()), Decimal("0")),
         ):
             raise ServiceError(_("Someone else has already decided on this plan."), code="wrong_state")
-        Loan.objects.filter(pk=loan.pk).update(status=LoanStatus.IN_PLAN, updated_at=now)
+        for link in links:
+            PlanLoan.objects.filter(pk=link.pk).update(baseline_overdue=loans[link.loan_id].overdue_amount)
+        Loan.objects.filter(pk__in=loans).update(status=LoanStatus.IN_PLAN, updated_at=now)
         audit_record(
             actor=user,
             action="plan.approve",
@@ -194,10 +266,19 @@ def plan_approve(*, plan: RepaymentPlan, user) -> RepaymentPlan:
             from_state=PlanStatus.PENDING_APPROVAL,
             to_state=PlanStatus.ACTIVE,
         )
-        first = plan.installments.order_by("seq").first()
-        _plan_message(
-            plan=plan, loan=loan, installment=first, purpose=TemplatePurpose.PLAN_CONFIRMATION, user=user
+        message = _plan_message(
+            plan=plan,
+            installment=plan.installments.order_by("seq").first(),
+            purpose=TemplatePurpose.PLAN_CONFIRMATION,
+            user=user,
         )
+        if confirmation is not None and (message.body if message else "") != confirmation:
+            raise ServiceError(
+                _(
+                    "The confirmation SMS changed since the page showed it; look at it again before approving."
+                ),
+                code="confirmation_changed",
+            )
     return plan
 
 
@@ -218,6 +299,7 @@ def plan_reject(*, plan: RepaymentPlan, user, reason: str) -> RepaymentPlan:
             reason=reason,
         ):
             raise ServiceError(_("Someone else has already decided on this plan."), code="wrong_state")
+        _close_links(plan)
         audit_record(
             actor=user,
             action="plan.reject",
@@ -243,6 +325,7 @@ def plan_cancel(*, plan: RepaymentPlan, user, reason: str = "") -> RepaymentPlan
     with transaction.atomic():
         if not status_transition(plan, PlanStatus.PENDING_APPROVAL, PlanStatus.CANCELLED, reason=reason):
             raise ServiceError(_("Only a plan waiting for approval can be cancelled."), code="wrong_state")
+        _close_links(plan)
         audit_record(
             actor=user,
             action="plan.cancel",
@@ -254,60 +337,133 @@ def plan_cancel(*, plan: RepaymentPlan, user, reason: str = "") -> RepaymentPlan
     return plan
 
 
-def _plan_message(
-    *, plan, loan, installment, purpose, user, batch=None, status=MessageStatus.QUEUED
-) -> SmsMessage | None:
-    """The confirmation (or a reminder) of a plan, as a one-off message through the outbox."""
-    customer = loan.customer
+@dataclass(frozen=True)
+class PlanText:
+    """A plan message as it will be sent: the template and version it comes from, the text."""
+
+    template: SmsTemplate
+    version: SmsTemplateVersion
+    composed: Composed
+
+
+def plan_facts(plan: RepaymentPlan, installment: Installment) -> MessageFacts:
+    """What a plan message may say: the customer, each loan with its share, the installment."""
+    links = list(plan.plan_loans.select_related("loan"))
+    customer = Customer.objects.get(pk=plan.customer_id)  # as it is now, not as first read
+    return MessageFacts(
+        salutation=customer.honorific_name,
+        loans=tuple(
+            LoanFacts(
+                link.loan.loan_account,
+                link.amount,
+                link.loan.overdue_since,
+                link.loan.days_overdue_on(timezone.localdate()),
+            )
+            for link in links
+        ),
+        installment=InstallmentFacts(installment.seq, installment.due_date, installment.amount),
+    )
+
+
+def plan_text(*, plan: RepaymentPlan, installment: Installment | None, purpose: str) -> PlanText | None:
+    """The confirmation (or a reminder) of a plan exactly as it would be sent now; None
+    when no active template of that purpose exists."""
     template = SmsTemplate.objects.filter(purpose=purpose, active=True).order_by("variant", "pk").first()
     if template is None or installment is None:
         return None
     from .templates import template_current_version
 
     version = template_current_version(template)
-    context = {
-        **bank_context(),
-        "customer_name": customer.honorific_name,
-        "loan_tail": loan.loan_tail,
-        "loan_count": "1",
-        "overdue_amount": money(loan.overdue_amount),
-        "first_due_date": short_date(installment.due_date),
-        "first_due_amount": money(installment.amount),
-    }
+    facts = plan_facts(plan, installment)
+    return PlanText(template, version, compose(version.body, context_for(facts, TOKEN.findall(version.body))))
+
+
+def plan_lead_loan(plan: RepaymentPlan) -> Loan | None:
+    """The loan a plan's messages are filed under: its most overdue (the one they name first)."""
+    links = list(plan.plan_loans.select_related("loan"))
+    if not links:
+        return None
+    return min(
+        links, key=lambda x: (x.loan.overdue_since or datetime.date.max, -x.amount, x.loan.loan_account)
+    ).loan
+
+
+def plan_confirmation_preview(plan: RepaymentPlan) -> PlanText | None:
+    """The confirmation SMS approving this plan would send, for the plan page."""
+    return plan_text(
+        plan=plan,
+        installment=plan.installments.order_by("seq").first(),
+        purpose=TemplatePurpose.PLAN_CONFIRMATION,
+    )
+
+
+def _plan_message(
+    *, plan, installment, purpose, user, batch=None, status=MessageStatus.QUEUED
+) -> SmsMessage | None:
+    """The confirmation (or a reminder) of a plan, as a one-off message through the outbox."""
+    text = plan_text(plan=plan, installment=installment, purpose=purpose)
+    if text is None:
+        return None
+    lead = plan_lead_loan(plan)
     kind = "c" if purpose == TemplatePurpose.PLAN_CONFIRMATION else "m"
     return message_add(
-        customer=customer,
+        customer=plan.customer,
         purpose=purpose,
-        composed=compose(version.body, context),
+        composed=text.composed,
         idempotency_key=f"{kind}-{plan.pk}-{installment.seq}",
         dedupe_key=f"plan:{kind}:{plan.pk}:{installment.seq}",
         status=status,
-        loan=loan,
-        template=template,
-        template_version=version,
+        loan=lead,
+        template=text.template,
+        template_version=text.version,
         batch=batch,
         plan=plan,
         user=user,
         overdue_total=installment.amount,
+        loan_count=plan.plan_loans.count(),
     )
 
 
 # --- Progress from the imports --------------------------------------------------------
 
 
+def _end(plan: RepaymentPlan, loans: dict, to: str) -> None:
+    """The plan completed or broke: its loans return to their own status."""
+    status_transition(plan, PlanStatus.ACTIVE, to, ended_at=timezone.now())
+    _close_links(plan)
+    for loan in loans.values():
+        Loan.objects.filter(pk=loan.pk, status=LoanStatus.IN_PLAN).update(
+            status=LoanStatus.OVERDUE if loan.overdue_amount > 0 else LoanStatus.CURRENT
+        )
+
+
 def plans_progress(*, as_of: datetime.date, user=None) -> dict:
-    """After an import: mark installments paid, complete kept plans, break missed ones."""
+    """After an import: each loan's repaid share, installments paid, kept plans completed,
+    missed ones broken.
+
+    A loan's repaid share is how far its overdue amount fell below what it was when the
+    plan began, at most its share (all of it once the loan owes nothing); the plan's
+    installments are paid in order while the loans' repaid shares add up to them.
+    """
     stats = {"paid": 0, "completed": 0, "broken": 0}
     grace = datetime.timedelta(days=settings.PLAN_GRACE_DAYS)
-    for plan in RepaymentPlan.objects.filter(status=PlanStatus.ACTIVE).select_related(
-        "loan", "loan__customer"
-    ):
+    for plan in RepaymentPlan.objects.filter(status=PlanStatus.ACTIVE).select_related("customer"):
         with transaction.atomic():
-            loan = Loan.objects.select_for_update().get(pk=plan.loan_id)
-            baseline = plan.baseline_overdue if plan.baseline_overdue is not None else plan.total_amount
-            repaid = max(Decimal("0"), baseline - loan.overdue_amount)
-            if loan.overdue_amount <= 0:
-                repaid = max(repaid, plan.total_amount)
+            links = list(PlanLoan.objects.filter(plan=plan))
+            loans = {
+                loan.pk: loan
+                for loan in Loan.objects.select_for_update().filter(pk__in=[x.loan_id for x in links])
+            }
+            repaid = Decimal("0")
+            for link in links:
+                loan = loans[link.loan_id]
+                baseline = link.baseline_overdue if link.baseline_overdue is not None else link.amount
+                share = min(link.amount, max(Decimal("0"), baseline - loan.overdue_amount))
+                if loan.overdue_amount <= 0:
+                    share = link.amount
+                if share != link.repaid:
+                    PlanLoan.objects.filter(pk=link.pk).update(repaid=share)
+                repaid += share
             cumulative = Decimal("0")
             installments = list(plan.installments.order_by("seq"))
             for installment in installments:
@@ -317,10 +473,7 @@ def plans_progress(*, as_of: datetime.date, user=None) -> dict:
                     installment.save(update_fields=["paid_on"])
                     stats["paid"] += 1
             if all(i.paid_on for i in installments):
-                status_transition(plan, PlanStatus.ACTIVE, PlanStatus.COMPLETED, ended_at=timezone.now())
-                Loan.objects.filter(pk=loan.pk, status=LoanStatus.IN_PLAN).update(
-                    status=LoanStatus.OVERDUE if loan.overdue_amount > 0 else LoanStatus.CURRENT
-                )
+                _end(plan, loans, PlanStatus.COMPLETED)
                 audit_record(
                     actor=user,
                     action="plan.complete",
@@ -332,10 +485,7 @@ def plans_progress(*, as_of: datetime.date, user=None) -> dict:
                 continue
             missed = [i for i in installments if i.paid_on is None and i.due_date + grace < as_of]
             if missed:
-                status_transition(plan, PlanStatus.ACTIVE, PlanStatus.BROKEN, ended_at=timezone.now())
-                Loan.objects.filter(pk=loan.pk, status=LoanStatus.IN_PLAN).update(
-                    status=LoanStatus.OVERDUE if loan.overdue_amount > 0 else LoanStatus.CURRENT
-                )
+                _end(plan, loans, PlanStatus.BROKEN)
                 note = _("Installment %(seq)s of %(amount)s due %(date)s was not paid.") % {
                     "seq": missed[0].seq,
                     "amount": money(missed[0].amount),
@@ -351,9 +501,10 @@ def plans_progress(*, as_of: datetime.date, user=None) -> dict:
                 )
                 from .feedback import _create
 
+                lead = max(loans.values(), key=lambda x: (x.overdue_amount, -x.pk), default=None)
                 _create(
-                    customer=loan.customer,
-                    loan=loan,
+                    customer=plan.customer,
+                    loan=lead,
                     channel=FeedbackChannel.SYSTEM,
                     category=FeedbackCategory.PLAN_BROKEN,
                     text=note,
@@ -370,5 +521,5 @@ def plan_reminders_due(as_of: datetime.date) -> list[Installment]:
     return list(
         Installment.objects.filter(
             plan__status=PlanStatus.ACTIVE, due_date=due, paid_on__isnull=True
-        ).select_related("plan", "plan__loan", "plan__loan__customer")
+        ).select_related("plan", "plan__customer")
     )

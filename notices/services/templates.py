@@ -12,40 +12,13 @@ from ..models import (
     SmsMessage,
     SmsTemplate,
     SmsTemplateVersion,
-    TemplatePurpose,
 )
-from ..rendering import PLACEHOLDERS, template_problems
-
-NOTICE_PLACEHOLDERS = [
-    "customer_name",
-    "loan_tail",
-    "loan_count",
-    "overdue_amount",
-    "days_overdue",
-    "overdue_since",
-    "repay_by",
-    "repay_methods",
-    "hotline",
-    "bank_name",
-]
-PLAN_PLACEHOLDERS = [*NOTICE_PLACEHOLDERS, "first_due_date", "first_due_amount"]
-
-
-def placeholders_for(purpose: str) -> list[str]:
-    """The placeholders a template of this purpose may use."""
-    if purpose in (TemplatePurpose.PLAN_CONFIRMATION, TemplatePurpose.PLAN_REMINDER):
-        return PLAN_PLACEHOLDERS
-    if purpose in (TemplatePurpose.FEEDBACK_REPLY, TemplatePurpose.EDUCATION):
-        return ["customer_name", "hotline", "bank_name", "repay_methods", "loan_tail"]
-    return NOTICE_PLACEHOLDERS
+from ..rendering import template_problems
 
 
 def template_lint(*, body: str, purpose: str) -> list[str]:
-    """The editor's checks for a template body of this purpose."""
-    assert set(placeholders_for(purpose)) <= set(PLACEHOLDERS)
-    return template_problems(
-        body, max_parts=ContactPolicy.current().max_parts, allowed=placeholders_for(purpose)
-    )
+    """The editor's checks for a template body of this purpose (rendering.template_problems)."""
+    return template_problems(body, max_parts=ContactPolicy.current().max_parts, purpose=purpose)
 
 
 def template_version_used(version: SmsTemplateVersion) -> bool:

@@ -20,8 +20,8 @@ def test_days_overdue_is_derived_from_the_date_asked():
 @pytest.mark.parametrize(
     ("id_number", "name", "expected"),
     [
-        ("330102198001011234", "王小明", "王先生"),  # 17th digit 3: odd, a man
-        ("330102198001011244", "李丽", "李女士"),  # 17th digit 4: even, a woman
+        ("33010219800101123X", "王小明", "王先生"),  # 17th digit 3: odd, a man
+        ("330102198001011248", "李丽", "李女士"),  # 17th digit 4: even, a woman
         ("", "赵敏", "赵敏"),
         ("1234", "钱多", "钱多"),
     ],

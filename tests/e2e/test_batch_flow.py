@@ -18,7 +18,7 @@ def test_staff_edit_a_template_with_live_preview_generate_a_batch_and_only_a_sup
 ):
     staff_user(username="wang")
     supervisor_user(username="zhao")
-    LoanFactory(days=20, customer=CustomerFactory(name="陈静", id_number="330102198001011244"))
+    LoanFactory(days=20, customer=CustomerFactory(name="陈静", id_number="330102198001011248"))
     template = SmsTemplate.objects.get(stage=notice_stage(20))
 
     login(page, "wang")
@@ -38,7 +38,7 @@ def test_staff_edit_a_template_with_live_preview_generate_a_batch_and_only_a_sup
     # A placeholder button inserts at the cursor; the preview follows.
     body.fill("{customer_name}您好，请尽快还款。客服")
     page.locator("[data-placeholder=hotline]").click()
-    page.wait_for_function("document.getElementById('sms-preview').textContent.includes('95588')")
+    page.wait_for_function("document.getElementById('sms-preview').textContent.includes('00000')")
     page.locator("input[name=_save]").click()
     page.wait_for_load_state("networkidle")
     template.refresh_from_db()
@@ -50,7 +50,7 @@ def test_staff_edit_a_template_with_live_preview_generate_a_batch_and_only_a_sup
     page.screenshot(path="/tmp/gen.png")
     batch = NoticeBatch.objects.get()
     assert batch.status == BatchStatus.PENDING_APPROVAL
-    assert "陈女士您好，请尽快还款。客服95588" in page.locator("#samples").inner_text()
+    assert "陈女士您好，请尽快还款。客服00000" in page.locator("#samples").inner_text()
     assert page.locator("#approve-batch").count() == 0  # the author cannot approve
 
     supervisor = browser.new_context(locale="zh-CN")

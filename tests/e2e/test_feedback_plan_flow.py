@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 def test_a_reply_becomes_a_six_installment_plan_that_a_supervisor_approves(page, browser, live_server):
     staff_user(username="wang")
     supervisor_user(username="zhao")
-    customer = CustomerFactory(name="陈静", id_number="330102198001011244", mobile="+8613812345678")
+    customer = CustomerFactory(name="陈静", id_number="330102198001011248", mobile="+8613812345678")
     loan = LoanFactory(customer=customer, days=20, overdue_amount="6000.00")
 
     raw = json.dumps(

@@ -114,9 +114,13 @@ def test_template_editor_refuses_forbidden_and_unknown_text(staff_client):
     assert "家人" in body
     template.refresh_from_db()
     assert "家人" not in template.body
+    # One loan's tail next to the longest days overdue: untrue for a customer with several loans.
     data["body"] = (
         "{customer_name}您好，您尾号{loan_tail}的贷款已逾期{days_overdue}天，请尽快还款。客服{hotline}"
     )
+    response = staff_client.post(url, data)
+    assert response.status_code == 200 and "{loan_tail}" in response.content.decode()
+    data["body"] = "{customer_name}您好，您{loans}{overdue_for}，请尽快还款。客服{hotline}"
     assert staff_client.post(url, data).status_code == 302
     template.refresh_from_db()
     assert template.body == data["body"]
@@ -126,19 +130,23 @@ def test_template_preview_renders_for_a_loan_with_counts(staff_client):
     loan = LoanFactory(
         days=20,
         loan_account="6200000000004321",
-        customer=CustomerFactory(name="赵敏", id_number="330102198001011244"),
+        customer=CustomerFactory(name="赵敏", id_number="330102198001011248"),
     )
     response = staff_client.post(
         "/admin/notices/smstemplate/preview/",
         {
-            "body": "{customer_name}，尾号{loan_tail}。客服{hotline}",
+            "body": "{customer_name}，{loans}{amount_due}。客服{hotline}",
             "purpose": "overdue_notice",
             "loan": loan.loan_account,
         },
     )
     data = response.json()
-    assert data["text"].endswith("赵女士，尾号4321。客服95588")
+    assert data["text"].endswith("赵女士，尾号4321贷款待还1,234.56元。客服00000")
     assert data["chars"] == len(data["text"]) and data["parts"] == 1 and data["problems"] == []
+    # Beside the chosen customer, the typical renderings for one loan and for three.
+    labels = [r["label"] for r in data["renderings"]]
+    assert labels[1:] == ["one loan", "three loans"] or labels[1:] == ["一笔贷款", "三笔贷款"]
+    assert "等3笔贷款" in data["renderings"][2]["text"] and data["renderings"][2]["parts"] >= 1
 
 
 @pytest.mark.parametrize(

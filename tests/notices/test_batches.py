@@ -15,6 +15,7 @@ from notices.models import (
     MessageStatus,
     NoticeBatch,
     PlanKind,
+    PlanLoan,
     PlanStatus,
     RepaymentPlan,
     SmsMessage,
@@ -47,7 +48,7 @@ def excluded(batch):
 
 def test_an_overdue_loan_gets_one_notice_with_the_stage_template(settings):
     settings.SMS_SIGNATURE = "【民丰银行】"
-    customer = CustomerFactory(name="王小明", id_number="330102198001011234")
+    customer = CustomerFactory(name="王小明", id_number="33010219800101123X")
     the_loan = loan(5, customer=customer, loan_account="6200000000005678", overdue_amount=Decimal("2345.60"))
     batch = batch_generate(as_of=DAY)
     assert batch.status == BatchStatus.PENDING_APPROVAL
@@ -113,7 +114,10 @@ def test_do_not_contact_lapses_after_its_end_date():
 
 def test_active_plan_and_small_amounts_are_excluded(settings):
     in_plan = loan(20)
-    RepaymentPlan.objects.create(loan=in_plan, kind=PlanKind.INSTALLMENTS, status=PlanStatus.ACTIVE)
+    plan = RepaymentPlan.objects.create(
+        customer=in_plan.customer, kind=PlanKind.INSTALLMENTS, status=PlanStatus.ACTIVE
+    )
+    PlanLoan.objects.create(plan=plan, loan=in_plan, amount=in_plan.overdue_amount)
     small = loan(20, overdue_amount=Decimal("9.99"))
     batch = batch_generate(as_of=DAY)
     assert excluded(batch) == {
@@ -226,7 +230,7 @@ def test_editing_a_used_template_makes_a_new_version_and_messages_keep_theirs(st
     [message] = pending(batch)
     template = message.template
     old_body = message.body
-    template.body = template.body.replace("请尽快还款", "请您尽快还款")
+    template.body = template.body.replace("客服{hotline}", "客服电话{hotline}")
     template_save(template=template, user=staff)
     template.refresh_from_db()
     assert template.version == 2
@@ -239,7 +243,7 @@ def test_editing_an_unused_template_keeps_its_version(staff):
     from notices.services import template_save
 
     template = SmsTemplate.objects.get(stage=notice_stage(20))
-    template.body = template.body.replace("请尽快还款", "请您尽快还款")
+    template.body = template.body.replace("客服{hotline}", "客服电话{hotline}")
     template_save(template=template, user=staff)
     template.refresh_from_db()
     assert template.version == 1 and template.versions.get().body == template.body

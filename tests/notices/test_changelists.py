@@ -8,7 +8,15 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core.audit import audit_record
-from notices.models import DeliveryReceipt, Feedback, InboundMessage, Installment, RepaymentPlan, SmsMessage
+from notices.models import (
+    DeliveryReceipt,
+    Feedback,
+    InboundMessage,
+    Installment,
+    PlanLoan,
+    RepaymentPlan,
+    SmsMessage,
+)
 from tests.factories import CustomerFactory, LoanFactory
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +37,8 @@ def feedback():
 
 def plan():
     loan = LoanFactory()
-    p = RepaymentPlan.objects.create(loan=loan, kind="installments", total_amount=100)
+    p = RepaymentPlan.objects.create(customer=loan.customer, kind="installments", total_amount=100)
+    PlanLoan.objects.create(plan=p, loan=loan, amount=100)
     Installment.objects.create(plan=p, seq=1, due_date=timezone.localdate(), amount=100)
 
 

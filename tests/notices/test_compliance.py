@@ -26,7 +26,7 @@ PURPOSES = {TemplatePurpose.OVERDUE_NOTICE, TemplatePurpose.FEEDBACK_REPLY, Temp
 def three(settings):
     """A queued notice, reply and plan confirmation for one borrower."""
     settings.SMS_SIGNATURE = "【民丰银行】"
-    customer = CustomerFactory(name="李丽", id_number="330102198001011244", mobile="+8613812345678")
+    customer = CustomerFactory(name="李丽", id_number="330102198001011248", mobile="+8613812345678")
     LoanFactory(customer=customer, days=10)
     plan_loan = LoanFactory(customer=customer, days=12, overdue_amount=Decimal("900.00"))
     batch = batch_generate(as_of=timezone.localdate())
@@ -38,7 +38,7 @@ def three(settings):
     schedule = plan_schedule(
         kind=PlanKind.INSTALLMENTS, total=plan_loan.overdue_amount, today=timezone.localdate(), count=3
     )
-    plan = plan_draft(loan=plan_loan, user=staff, kind=PlanKind.INSTALLMENTS, schedule=schedule)
+    plan = plan_draft(loans=[plan_loan], user=staff, kind=PlanKind.INSTALLMENTS, schedule=schedule)
     plan_approve(plan=plan, user=supervisor_user(username="approver2"))
     messages = SmsMessage.objects.filter(customer=customer, status=MessageStatus.QUEUED)
     assert set(messages.values_list("purpose", flat=True)) == PURPOSES

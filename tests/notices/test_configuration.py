@@ -58,6 +58,7 @@ def test_a_stage_cadence_change_records_before_and_after(admin_client):
             "min_days": stage.min_days,
             "max_days": stage.max_days or "",
             "cadence_days": before + 2,
+            "repay_by_days": stage.repay_by_days,
             "active": "on",
             "templates-TOTAL_FORMS": "0",
             "templates-INITIAL_FORMS": "0",

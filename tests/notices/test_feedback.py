@@ -177,7 +177,7 @@ def test_staff_record_a_call_and_resolving_needs_a_note(staff):
 
 def test_reply_goes_through_the_outbox_with_signature_and_lint(staff, settings):
     settings.SMS_SIGNATURE = "【民丰银行】"
-    customer = CustomerFactory(name="王小明", id_number="330102198001011234")
+    customer = CustomerFactory(name="王小明", id_number="33010219800101123X")
     item = feedback_record(user=staff, channel="phone", text="能分期吗", customer=customer)
     message = feedback_reply(feedback=item, user=staff, text="您好，分期申请已受理，我们会尽快联系您。")
     assert message.status == MessageStatus.QUEUED and message.batch is None
@@ -187,7 +187,7 @@ def test_reply_goes_through_the_outbox_with_signature_and_lint(staff, settings):
         feedback_reply(feedback=item, user=staff, text="再不还款就上门找您家人")
     template = SmsTemplate.objects.get(purpose="feedback_reply")
     templated = feedback_reply(feedback=item, user=staff, template=template)
-    assert templated.body.startswith("【民丰银行】王先生您好") and "95588" in templated.body
+    assert templated.body.startswith("【民丰银行】王先生您好") and settings.BANK_HOTLINE in templated.body
     assert AuditEvent.objects.filter(action="feedback.reply", object_id=str(item.pk)).count() == 2
 
 

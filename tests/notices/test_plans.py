@@ -89,7 +89,7 @@ def test_schedule_rules(settings):
 
 def draft(loan, user, count=3):
     schedule = plan_schedule(kind=PlanKind.INSTALLMENTS, total=loan.overdue_amount, today=TODAY, count=count)
-    return plan_draft(loan=loan, user=user, kind=PlanKind.INSTALLMENTS, schedule=schedule)
+    return plan_draft(loans=[loan], user=user, kind=PlanKind.INSTALLMENTS, schedule=schedule)
 
 
 def test_four_eyes_and_activation_with_a_confirmation_sms(settings):
@@ -98,7 +98,7 @@ def test_four_eyes_and_activation_with_a_confirmation_sms(settings):
     loan = LoanFactory(
         days=20,
         overdue_amount=Decimal("900.00"),
-        customer=CustomerFactory(name="李丽", id_number="330102198001011244"),
+        customer=CustomerFactory(name="李丽", id_number="330102198001011248"),
     )
     plan = draft(loan, author)
     with pytest.raises(ServiceError):

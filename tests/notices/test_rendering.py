@@ -3,22 +3,20 @@ from decimal import Decimal
 
 import pytest
 
+from notices.placeholders import LoanFacts, MessageFacts, context_for
 from notices.rendering import (
-    LoanFacts,
     forbidden_phrases_in,
-    notice_context,
     render,
     segments,
     template_problems,
     with_signature,
 )
-from notices.services.templates import NOTICE_PLACEHOLDERS
 
 PHRASES = ["法院", "家人", "上门"]
 
 
 def problems(body, max_parts=1):
-    return template_problems(body, max_parts=max_parts, allowed=NOTICE_PLACEHOLDERS, phrases=PHRASES)
+    return template_problems(body, max_parts=max_parts, purpose="overdue_notice", phrases=PHRASES)
 
 
 @pytest.mark.parametrize(
@@ -85,32 +83,22 @@ def test_signature_is_added_once(settings):
     assert with_signature("【民丰银行】您好") == "【民丰银行】您好"
 
 
-def test_notice_context_covers_several_loans():
-    as_of = datetime.date(2026, 11, 28)
-    context = notice_context(
-        honorific_name="王先生",
-        loans=[
+def test_the_context_of_a_notice_about_several_loans():
+    facts = MessageFacts(
+        salutation="王先生",
+        loans=(
             LoanFacts("6200000000001111", Decimal("1000.10"), datetime.date(2026, 11, 20), 8),
             LoanFacts("6200000000002222", Decimal("234.46"), datetime.date(2026, 10, 1), 58),
-        ],
-        as_of=as_of,
+        ),
+        repay_by=datetime.date(2026, 12, 1),
     )
+    context = context_for(facts)
     assert context["loan_count"] == "2"
     assert context["overdue_amount"] == "1,234.56"
     assert context["days_overdue"] == "58"
-    assert context["loan_tail"] == "2222"
+    assert context["loans"] == "尾号2222等2笔贷款"  # the most overdue leads
+    assert context["amount_due"] == "合计待还1,234.56元"
+    assert context["overdue_for"] == "最长已逾期58天"
+    assert context["loan_list"] == "尾号2222待还234.46元、尾号1111待还1,000.10元"
     assert context["overdue_since"] == "10月1日"
-
-
-@pytest.mark.django_db
-def test_every_seeded_template_passes_the_lint_and_fits_one_sms_for_typical_values():
-    from notices.models import SmsTemplate
-    from notices.rendering import sample_context
-    from notices.services.templates import template_lint
-
-    templates = list(SmsTemplate.objects.all())
-    assert len(templates) >= 6
-    for template in templates:
-        assert template_lint(body=template.body, purpose=template.purpose) == [], template.name
-        typical = {**sample_context(), "overdue_amount": "12,345.67", "days_overdue": "120"}
-        assert segments(with_signature(render(template.body, typical))) == 1, template.name
+    assert context["repay_by"] == "12月1日"

@@ -15,6 +15,7 @@ REQUIRED = {
     "DATABASE_URL": "sqlite:////tmp/overdue-notices-deploy-check.sqlite3",
     "SMS_WEBHOOK_SECRET": "c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0",
     "SMS_HTTP_TOKEN": "token-issued-by-the-sms-platform",
+    "BANK_HOTLINE": "0571-00000000",
 }
 
 

@@ -113,7 +113,7 @@ def build_world() -> World:
     schedule = plan_schedule(
         kind="installments", total=plan_loan.overdue_amount, today=timezone.localdate(), count=3
     )
-    plan = plan_draft(loan=plan_loan, user=staff, kind="installments", schedule=schedule)
+    plan = plan_draft(loans=[plan_loan], user=staff, kind="installments", schedule=schedule)
     audit = audit_record(
         actor=staff, action="customer.contact_update", obj=customer, note=f"来电 {OTHER_MOBILE}"
     )

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from core import roles
 from customers.models import Customer, Loan, LoanEvent, LoanEventKind, LoanStatus, PhoneProblem
+from customers.salutations import id_check_digit
 
 DEMO_USERS = [
     ("staff", "催收专员", roles.STAFF),
@@ -27,38 +28,53 @@ DEMO_USERS = [
     ("admin", "系统管理员", roles.ADMINISTRATOR),
 ]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘"
-GIVEN = [
-    "伟",
-    "芳",
-    "娜",
-    "秀英",
-    "敏",
-    "静",
-    "丽",
-    "强",
-    "磊",
-    "军",
-    "洋",
-    "勇",
-    "艳",
-    "杰",
-    "娟",
-    "涛",
-    "明",
-    "超",
-    "秀兰",
-    "霞",
-    "平",
-    "刚",
-    "桂英",
-    "建华",
-    "晓东",
-    "雪梅",
-    "志强",
-    "海燕",
-    "国庆",
-    "春燕",
-]
+COMPOUND_SURNAMES = ["欧阳", "诸葛", "上官", "司马", "慕容", "东方"]
+# Given names by sex: a customer's sex is picked first, then a name and an ID number that
+# agree with it, so every salutation the demo shows fits the name.
+GIVEN = {
+    True: [
+        "伟",
+        "强",
+        "磊",
+        "军",
+        "洋",
+        "勇",
+        "杰",
+        "涛",
+        "明",
+        "超",
+        "刚",
+        "建华",
+        "晓东",
+        "志强",
+        "国庆",
+        "峰",
+    ],
+    False: [
+        "芳",
+        "娜",
+        "秀英",
+        "敏",
+        "静",
+        "丽",
+        "艳",
+        "娟",
+        "秀兰",
+        "霞",
+        "桂英",
+        "雪梅",
+        "海燕",
+        "春燕",
+        "婉儿",
+        "慧",
+    ],
+}
+# A few names the salutation rules treat specially: (name, male, 15-digit ID number).
+SPECIAL_NAMES = {
+    3: ("买买提·艾力", True, False),
+    9: ("阿依古丽·吐尔逊", False, False),
+    16: ("林峰", True, True),  # two loans (16 % 4 == 0), a 15-digit ID number
+}
 PRODUCTS = ["个人消费贷", "个人经营贷", "信用卡分期", "住房按揭贷"]
 BRANCHES = ["杭州西湖支行", "杭州滨江支行", "宁波海曙支行", "温州鹿城支行"]
 REGIONS = ["330102", "330106", "330203", "330302", "110105", "310104"]
@@ -66,13 +82,20 @@ REGIONS = ["330102", "330106", "330203", "330302", "110105", "310104"]
 DAYS = [1, 2, 3, 5, 9, 14, 18, 25, 29, 35, 47, 58, 64, 77, 88, 95, 130, 200, 0, 0]
 
 
-def _id_number(rng: random.Random, male: bool) -> str:
-    birth = datetime.date(1960, 1, 1) + datetime.timedelta(days=rng.randrange(0, 365 * 40))
-    seq = rng.randrange(0, 50) * 2 + (1 if male else 0)
-    body = f"{rng.choice(REGIONS)}{birth:%Y%m%d}{rng.randrange(10, 99)}{seq % 10}"
-    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-    check = "10X98765432"[sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11]
-    return body + check
+def _id_number(rng: random.Random, male: bool, *, old_form: bool = False) -> str:
+    """A valid ID number for a customer of this sex: its sex digit odd for men, and (18
+    digits) the right ISO 7064 check digit; `old_form`: the 15-digit number of before 1999."""
+    birth = datetime.date(1960, 1, 1) + datetime.timedelta(days=rng.randrange(0, 365 * 38))
+    sex_digit = rng.randrange(0, 5) * 2 + (1 if male else 0)
+    if old_form:
+        return f"{rng.choice(REGIONS)}{birth:%y%m%d}{rng.randrange(10, 99)}{sex_digit}"
+    body = f"{rng.choice(REGIONS)}{birth:%Y%m%d}{rng.randrange(10, 99)}{sex_digit}"
+    return body + id_check_digit(body)
+
+
+def _name(rng: random.Random, male: bool, i: int) -> str:
+    surname = rng.choice(COMPOUND_SURNAMES) if i % 7 == 2 else rng.choice(SURNAMES)
+    return surname + rng.choice(GIVEN[male])
 
 
 def demo_password() -> str:
@@ -130,6 +153,9 @@ class Command(BaseCommand):
         shared_mobile = "+8613900001111"
         for i in range(count):
             male = rng.random() < 0.5
+            name, old_form = _name(rng, male, i), False
+            if i in SPECIAL_NAMES:
+                name, male, old_form = SPECIAL_NAMES[i]
             mobile = f"+861{rng.choice('3578')}{rng.randrange(0, 10)}{rng.randrange(10**7, 10**8)}"
             problem = PhoneProblem.NONE
             if i % 17 == 5:
@@ -141,8 +167,8 @@ class Command(BaseCommand):
             customer, _created = Customer.objects.get_or_create(
                 customer_no=f"C{100000 + i}",
                 defaults={
-                    "name": rng.choice(SURNAMES) + rng.choice(GIVEN),
-                    "id_number": _id_number(rng, male),
+                    "name": name,
+                    "id_number": _id_number(rng, male, old_form=old_form),
                     "mobile": mobile,
                     "mobile_raw": {PhoneProblem.NOT_MOBILE: "0571-87654321"}.get(problem, mobile[3:]),
                     "phone_problem": problem,
@@ -152,7 +178,7 @@ class Command(BaseCommand):
                     "disputed": i == 37,
                 },
             )
-            for j in range(1 + (i % 4 == 0)):
+            for j in range(1 + (i % 4 == 0) + (i % 20 == 0)):
                 days = DAYS[(i * 3 + j * 7) % len(DAYS)]
                 overdue = Decimal(rng.randrange(30000, 2500000)) / 100 if days else Decimal("0.00")
                 principal = Decimal(rng.randrange(10, 300)) * 1000

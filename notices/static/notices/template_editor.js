@@ -1,4 +1,5 @@
-// Template editor: placeholder buttons, live preview and the 70/67 part counter.
+// Template editor: placeholder buttons, live preview (for one loan and for three, or a
+// chosen customer first) and the 70/67 part counter.
 (function () {
   "use strict";
   function csrfToken() {
@@ -28,13 +29,47 @@
       body.selectionStart = body.selectionEnd = start + token.length;
       schedule();
     }
+    function partsBadge(element, parts) {
+      element.textContent = parts;
+      element.className = "badge " + (parts > 1 ? "text-bg-warning" : "text-bg-primary");
+    }
+    function renderings(list) {
+      // Every rendering after the first (the chosen customer's, or one loan): one loan,
+      // three loans, each with its characters and SMS parts.
+      var box = document.getElementById("sms-renderings");
+      box.innerHTML = "";
+      list.slice(1).forEach(function (item, index) {
+        var block = document.createElement("div");
+        block.className = "sms-rendering mb-2";
+        block.dataset.label = item.label;
+        var head = document.createElement("div");
+        head.className = "small text-body-secondary mb-1";
+        var chars = document.createElement("span");
+        chars.className = "sms-rendering-chars";
+        chars.textContent = item.chars;
+        var parts = document.createElement("span");
+        parts.id = "sms-parts-" + (index + 1);
+        parts.className = "sms-rendering-parts";
+        partsBadge(parts, item.parts);
+        head.append(item.label + " · ", chars, " " + box.dataset.labelChars + " · ", parts, " " + box.dataset.labelParts);
+        var text = document.createElement("div");
+        text.className = "sms-preview";
+        text.id = "sms-preview-" + (index + 1);
+        text.textContent = item.text;
+        block.append(head, text);
+        box.appendChild(block);
+      });
+    }
     function render(data) {
       document.getElementById("sms-preview").textContent = data.text;
       document.getElementById("sms-chars").textContent = data.chars;
       var parts = document.getElementById("sms-parts");
       parts.textContent = data.parts;
       parts.className = "badge fs-6 " + (data.parts > 1 ? "text-bg-warning" : "text-bg-primary");
-      document.getElementById("sms-source").textContent = data.source;
+      var first = (data.renderings || [])[0];
+      document.getElementById("sms-source").textContent =
+        data.source + (first && first.label ? " · " + first.label : "");
+      renderings(data.renderings || []);
       var list = document.getElementById("sms-problems");
       list.innerHTML = "";
       (data.problems || []).forEach(function (problem) {
@@ -49,6 +84,8 @@
       form.append("body", body.value);
       form.append("purpose", purpose ? purpose.value : "");
       form.append("loan", loan.value);
+      var stage = document.querySelector("select[name=stage]");
+      form.append("stage", stage ? stage.value : "");
       fetch(editor.dataset.previewUrl, {
         method: "POST",
         body: form,
@@ -67,6 +104,8 @@
     });
     body.addEventListener("input", schedule);
     loan.addEventListener("input", schedule);
+    var stageSelect = document.querySelector("select[name=stage]");
+    if (stageSelect) { stageSelect.addEventListener("change", schedule); }
     if (purpose) { purpose.addEventListener("change", function () { showButtons(); schedule(); }); }
     showButtons();
     refresh();

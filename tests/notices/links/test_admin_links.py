@@ -16,8 +16,17 @@ def admin_client(client, administrator):
     return client
 
 
+@pytest.fixture(autouse=True)
+def _smpp_settings(settings):
+    settings.SMS_SMPP_HOST, settings.SMS_SMPP_SYSTEM_ID, settings.SMS_SMPP_SOURCE_ADDR = (
+        "smsc",
+        "bank",
+        "10690",
+    )
+
+
 def test_the_administrators_home_page_shows_each_bind_and_its_last_error(admin_client, settings):
-    settings.SMS_SMPP_BINDS = 2
+    settings.SMS_SMPP_BINDS = "2"
     now = timezone.now()
     LinkSlot.objects.create(
         link="smpp",
@@ -80,3 +89,9 @@ def test_a_supervisor_settles_an_unknown_message_and_it_is_audited(supervisor_cl
     assert message.status == MessageStatus.FAILED and message.error_code == "settled_not_delivered"
     assert SmsMessage.objects.get(pk=queued.pk).status == MessageStatus.QUEUED  # only unknown ones
     assert AuditEvent.objects.filter(action="message.settle", to_state=MessageStatus.FAILED).count() == 1
+
+
+def test_a_link_that_cannot_start_says_why_on_the_home_page(admin_client, settings):
+    settings.SMS_SMPP_HOST = ""
+    page = admin_client.get("/admin/").content.decode()
+    assert 'id="gateway-problem"' in page and "SMS_SMPP_HOST" in page
