@@ -38,6 +38,7 @@ class CancelCode:
     PHONE_CHANGED = "phone_changed"
     DAILY_CAP = "daily_cap"
     CANCELLED_BY_USER = "cancelled_by_user"
+    BATCH_CANCELLED = "batch_cancelled"  # its batch was withdrawn before it went
     # The final content guard (content_problem): what would go out is not lawful as is.
     NO_SIGNATURE = "no_signature"
     FORBIDDEN_EXPRESSION = "forbidden_expression"

@@ -8,14 +8,22 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.db import connections, router, transaction
-from django.db.models import Case, Count, DateTimeField, Exists, OuterRef, Sum, Value, When
+from django.db.models import Case, Count, DateTimeField, Exists, OuterRef, Q, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import Loan, LoanStatus
 
-from .models import BatchStatus, ExclusionReason, MessageStatus, NoticeBatch, NotifiedLoan, SmsMessage
+from .models import (
+    BatchStatus,
+    ExclusionReason,
+    MessageStatus,
+    NoticeBatch,
+    NotifiedLoan,
+    SmsMessage,
+    TemplatePurpose,
+)
 
 # Reasons that mean the customer may not be contacted at all (not counted against the promise).
 CONTACT_EXCLUSIONS = (
@@ -346,6 +354,86 @@ def sending_window_note(batch: NoticeBatch, now: datetime.datetime | None = None
         "n": queued,
         "time": policy.window_start.strftime("%H:%M"),
     }
+
+
+# --- What a cancellation would do ------------------------------------------------------
+
+SHOWN_LOANS = 20
+UNSENT = (MessageStatus.PENDING, MessageStatus.QUEUED)
+GONE_OR_GOING = (MessageStatus.SENDING, MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.UNKNOWN)
+
+
+@dataclass
+class BatchCancelConsequences:
+    """What cancelling a batch now would change: shown before the supervisor confirms."""
+
+    unsent: int  # messages that will not go
+    notices: int  # of them, overdue notices
+    reminders: int  # of them, plan installment reminders
+    customers: int
+    loan_count: int  # loans that lose their notice
+    loans: list  # the first SHOWN_LOANS of them (Loan, with its customer)
+    gone: int  # already with the gateway or sent: cancelling does not recall them
+    unsent_url: str
+
+
+def batch_cancel_consequences(batch: NoticeBatch) -> BatchCancelConsequences:
+    """How many messages of the batch would not go, which loans lose their notice, and
+    what cancelling cannot undo (messages already sent or being sent)."""
+    from django.urls import reverse
+
+    unsent = SmsMessage.objects.filter(batch=batch, status__in=UNSENT)
+    counts = unsent.aggregate(
+        total=Count("pk"),
+        notices=Count("pk", filter=Q(purpose=TemplatePurpose.OVERDUE_NOTICE)),
+        customers=Count("customer_id", distinct=True),
+    )
+    # The loans the unsent notices cover, and those of the unsent plan reminders: a UNION
+    # of two index lookups (an OR across the two joins would read every loan).
+    by_notice = NotifiedLoan.objects.filter(message__batch=batch, message__status__in=UNSENT)
+    by_reminder = unsent.exclude(purpose=TemplatePurpose.OVERDUE_NOTICE).filter(loan__isnull=False)
+    loan_ids = (
+        by_notice.values_list("loan_id", flat=True)
+        .order_by()
+        .union(by_reminder.values_list("loan_id", flat=True).order_by())
+    )
+    covered = Loan.objects.filter(pk__in=loan_ids)
+    gone = SmsMessage.objects.filter(batch=batch, status__in=GONE_OR_GOING).count()
+    url = reverse("admin:notices_smsmessage_changelist") + f"?batch__id__exact={batch.pk}"
+    status = MessageStatus.QUEUED if batch.status == BatchStatus.APPROVED else MessageStatus.PENDING
+    return BatchCancelConsequences(
+        unsent=counts["total"],
+        notices=counts["notices"],
+        reminders=counts["total"] - counts["notices"],
+        customers=counts["customers"],
+        loan_count=loan_ids.count(),
+        loans=list(covered.select_related("customer").order_by("loan_account")[:SHOWN_LOANS]),
+        gone=gone,
+        unsent_url=f"{url}&status__exact={status}",
+    )
+
+
+@dataclass
+class PlanCancelConsequences:
+    """What withdrawing a plan would change: shown before its author or a supervisor confirms."""
+
+    loan: Loan
+    days_overdue: int
+    installments: int
+    in_next_batches: bool  # the loan is overdue and gets notices as before
+    feedback: object | None  # the feedback item the plan answers, left open to answer
+
+
+def plan_cancel_consequences(plan) -> PlanCancelConsequences:
+    loan = plan.loan
+    feedback = plan.feedback if plan.feedback_id and plan.feedback.is_open else None
+    return PlanCancelConsequences(
+        loan=loan,
+        days_overdue=loan.days_overdue,
+        installments=plan.installments.count(),
+        in_next_batches=loan.status == LoanStatus.OVERDUE,
+        feedback=feedback,
+    )
 
 
 # --- Conversations and the customer's story -------------------------------------------
