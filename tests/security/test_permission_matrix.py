@@ -141,6 +141,7 @@ EXPECTED = {
     "admin:notices_feedback_history": "302 200 200 403 | 302 200 200 403",
     "admin:notices_feedback_link": "302 405 405 405 | 302 302 302 403",
     "admin:notices_feedback_reply": "302 405 405 405 | 302 302 302 403",
+    "admin:notices_feedback_reply_preview": "302 405 405 405 | 302 200 200 403",
     "admin:notices_feedback_resume_sms": "302 405 405 405 | 302 302 302 403",
     "admin:notices_feedback_status": "302 405 405 405 | 302 302 302 403",
     "admin:notices_feedback_verify_phone": "302 405 405 405 | 302 302 302 403",
