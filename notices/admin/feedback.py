@@ -193,6 +193,12 @@ class FeedbackAdmin(DetailActionsMixin, admin.ModelAdmin):
 
     @admin.display(description=_("what the customer said"))
     def text_short(self, obj):
+        if obj.received_count > 1:
+            return format_html(
+                '{} <span class="badge text-bg-warning received-count">{}</span>',
+                mask_text(obj.text[:50]),
+                gettext("received %(n)s times") % {"n": obj.received_count},
+            )
         return mask_text(obj.text[:50])
 
     def has_delete_permission(self, request, obj=None):

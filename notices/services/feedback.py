@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
 import re
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -13,6 +16,7 @@ from core.audit import audit_record
 from core.exceptions import ServiceError
 from core.workdays import is_working_day
 from customers.models import OPEN_LOAN_STATUSES, Customer, Loan
+from customers.phones import phone_normalize
 from customers.services.customers import customer_phone_flag_wrong, customer_sms_stop
 
 from ..models import (
@@ -208,12 +212,63 @@ def _create(**fields) -> Feedback:
     return feedback
 
 
+def _same_words(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _lock_phone(phone: str) -> None:
+    """On PostgreSQL, one transaction at a time looks for (and makes) a phone's item: two
+    identical SMS arriving together must not both find nothing and both make one."""
+    if connection.vendor == "postgresql":
+        key = int.from_bytes(hashlib.sha256(f"feedback:{phone}".encode()).digest()[:8], "big", signed=True)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
+def _open_item_with_the_same_text(inbound: InboundMessage) -> Feedback | None:
+    """The open item an identical SMS from this phone made (or joined) within the last
+    FEEDBACK_MERGE_MINUTES, if any."""
+    minutes = settings.FEEDBACK_MERGE_MINUTES
+    if not minutes:
+        return None
+    e164, _problem = phone_normalize(inbound.phone)
+    spellings = {inbound.phone, e164, e164.removeprefix("+86")} - {""} if e164 else {inbound.phone}
+    since = inbound.received_at - datetime.timedelta(minutes=minutes)
+    candidates = Feedback.objects.filter(
+        channel=FeedbackChannel.SMS_REPLY,
+        status__in=OPEN_FEEDBACK,
+        phone__in=spellings,
+        last_received_at__gte=since,
+    ).order_by("-last_received_at", "-pk")
+    words = _same_words(inbound.text)
+    return next((item for item in candidates.select_for_update() if _same_words(item.text) == words), None)
+
+
 def feedback_from_inbound(*, inbound: InboundMessage) -> Feedback:
-    """An inbound SMS becomes feedback: matched to the customer (and their one overdue loan)."""
-    existing = Feedback.objects.filter(inbound=inbound).first()
+    """An inbound SMS becomes feedback: matched to the customer (and their one overdue loan).
+
+    The same text from the same phone again within FEEDBACK_MERGE_MINUTES of the last one,
+    while its item is open, joins that item (counted, kept in `repeats`) instead."""
+    existing = Feedback.objects.filter(Q(inbound=inbound) | Q(repeats=inbound)).first()
     if existing is not None:
         return existing
     with transaction.atomic():
+        _lock_phone(phone_normalize(inbound.phone)[0] or inbound.phone)
+        same = _open_item_with_the_same_text(inbound)
+        if same is not None:
+            same.repeats.add(inbound)
+            Feedback.objects.filter(pk=same.pk).update(
+                received_count=F("received_count") + 1, last_received_at=inbound.received_at
+            )
+            same.refresh_from_db(fields=["received_count", "last_received_at"])
+            audit_record(
+                actor=None,
+                action="feedback.repeat",
+                obj=same,
+                to_state=str(same.received_count),
+                note=inbound.provider_message_id,
+            )
+            return same
         feedback = _create(
             customer=inbound.customer,
             loan=_single_overdue_loan(inbound.customer),
@@ -223,6 +278,7 @@ def feedback_from_inbound(*, inbound: InboundMessage) -> Feedback:
             phone=inbound.phone,
             inbound=inbound,
             received_at=inbound.received_at,
+            last_received_at=inbound.received_at,
         )
         audit_record(actor=None, action="feedback.receive", obj=feedback, to_state=feedback.category)
         _apply_effects(feedback, None)
