@@ -271,6 +271,12 @@ class BatchStatus(models.TextChoices):
     CANCELLED = "cancelled", _("cancelled")
 
 
+# A rejected or cancelled batch (superseded ones are cancelled) is no longer the day's
+# batch: its exclusions and unsent notices say nothing about the customers any more.
+DEAD_BATCH_STATUSES = (BatchStatus.REJECTED, BatchStatus.CANCELLED)
+LIVE_BATCH_STATUSES = tuple(s for s in BatchStatus if s not in DEAD_BATCH_STATUSES)
+
+
 class NoticeBatch(models.Model):
     """The notices due on one as-of date; nothing in it is sent before a supervisor approves."""
 

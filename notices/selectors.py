@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from customers.models import Loan, LoanStatus
 
 from .models import (
+    LIVE_BATCH_STATUSES,
     BatchStatus,
     ExclusionReason,
     MessageStatus,
@@ -39,6 +40,27 @@ CONTACT_EXCLUSIONS = (
     ExclusionReason.ACTIVE_PLAN,
     ExclusionReason.BELOW_MINIMUM,
 )
+
+# Statuses of a message that went to the gateway (or is going): true whatever its batch became.
+WENT = (
+    MessageStatus.SENDING,
+    MessageStatus.SENT,
+    MessageStatus.DELIVERED,
+    MessageStatus.FAILED,
+    MessageStatus.UNKNOWN,
+)
+
+
+def counts_for_the_customer(prefix: str = "") -> Q:
+    """Messages that tell something about the customer: one-offs, those of a batch still
+    standing, and whatever went out even from a batch cancelled later. Not the exclusions
+    and unsent notices of a rejected, cancelled or superseded batch."""
+    return (
+        Q(**{f"{prefix}batch__isnull": True})
+        | Q(**{f"{prefix}batch__status__in": LIVE_BATCH_STATUSES})
+        | Q(**{f"{prefix}status__in": WENT})
+    )
+
 
 SAMPLE_SIZE = 20
 SENDABLE = (
@@ -280,6 +302,7 @@ def _contact_excluded() -> Exists:
             status=MessageStatus.EXCLUDED,
             exclusion_reason__in=CONTACT_EXCLUSIONS,
             batch__as_of__gt=OuterRef("overdue_since"),
+            batch__status__in=LIVE_BATCH_STATUSES,  # not what a cancelled batch said
         )
     )
 
@@ -312,12 +335,13 @@ def loans_at_risk(now: datetime.datetime | None = None, limit: int = 20) -> list
     # The latest message of the last days naming each loan, as its lead loan or as one it
     # covers: two index lookups (one OR across the join would read every message).
     since = today - datetime.timedelta(days=2)
-    named = SmsMessage.objects.filter(loan_id__in=ids, batch__as_of__gte=since).values_list(
-        "pk", "loan_id", "status"
-    )
-    covered = NotifiedLoan.objects.filter(loan_id__in=ids, message__batch__as_of__gte=since).values_list(
-        "message_id", "loan_id", "message__status"
-    )
+    # Cancelled and rejected batches (superseded ones too) are left out: they are not the day's.
+    named = SmsMessage.objects.filter(
+        loan_id__in=ids, batch__as_of__gte=since, batch__status__in=LIVE_BATCH_STATUSES
+    ).values_list("pk", "loan_id", "status")
+    covered = NotifiedLoan.objects.filter(
+        loan_id__in=ids, message__batch__as_of__gte=since, message__batch__status__in=LIVE_BATCH_STATUSES
+    ).values_list("message_id", "loan_id", "message__status")
     latest: dict[int, str] = {}
     for _pk, loan_id, status in sorted([*named, *covered], key=lambda row: -row[0]):
         latest.setdefault(loan_id, status)
@@ -446,8 +470,10 @@ def feedback_conversation(feedback, limit: int = 30) -> list[dict]:
     entries = []
     if feedback.customer_id:
         inbound = InboundMessage.objects.filter(customer_id=feedback.customer_id)
-        outbound = SmsMessage.objects.filter(customer_id=feedback.customer_id).exclude(
-            status=MessageStatus.EXCLUDED
+        outbound = (
+            SmsMessage.objects.filter(customer_id=feedback.customer_id)
+            .filter(counts_for_the_customer())
+            .exclude(status=MessageStatus.EXCLUDED)
         )
     else:
         inbound = InboundMessage.objects.filter(phone=feedback.phone)
@@ -500,6 +526,7 @@ def customer_timeline(customer, limit: int = 200) -> list[dict]:
         )
     for message in (
         SmsMessage.objects.filter(customer=customer)
+        .filter(counts_for_the_customer())
         .select_related("loan", "stage")
         .order_by("-created_at")[:limit]
     ):
