@@ -47,7 +47,7 @@ from .models import (
     LoanBookImport,
     LoanEvent,
 )
-from .selectors import customers_matching, search_customers_q
+from .selectors import CUSTOMER_SEARCH_HELP, customers_matching, search_customers_q
 from .services import (
     customer_reveal,
     customer_update_contact,
@@ -184,7 +184,7 @@ class CustomerAdmin(ViewerMixin, admin.ModelAdmin):
     form = CustomerContactForm
     list_filter = (PhoneProblemFilter, OverdueStageFilter, "do_not_contact", "deceased", "disputed")
     search_fields = ("customer_no",)  # shows the search box; the search itself is below
-    search_help_text = _("Customer number, name (from the start), mobile or loan account")
+    search_help_text = CUSTOMER_SEARCH_HELP
     list_per_page = 50
     paginator = EstimatedCountPaginator
     show_full_result_count = False
@@ -365,7 +365,7 @@ class LoanAdmin(ReadOnlyMixin, admin.ModelAdmin):
     paginator = EstimatedCountPaginator
     show_full_result_count = False
     search_fields = ("loan_account",)
-    search_help_text = _("Loan account, customer number, customer name (from the start) or mobile")
+    search_help_text = CUSTOMER_SEARCH_HELP
     list_per_page = 50
     inlines = [LoanEventInline]
     fieldsets = (

@@ -863,7 +863,7 @@ def _insert_sql(model, names: list[str]) -> str:
     columns, values = [], []
     given = set(names)
     for f in model._meta.concrete_fields:
-        if f.primary_key:
+        if f.primary_key or f.generated:  # the database fills generated columns
             continue
         columns.append(qn(f.column))
         if f.name in given:

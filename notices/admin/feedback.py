@@ -147,7 +147,10 @@ class FeedbackAdmin(DetailActionsMixin, admin.ModelAdmin):
     list_filter = (WorklistFilter, "status", "category", "channel", "urgent")
     list_select_related = ("customer", "assignee")
     search_fields = ("text",)
-    search_help_text = _("Customer number, name, mobile or words from the text")
+    search_help_text = _(
+        "Customer number, name (from the start), mobile, ID number or loan account, the last four "
+        "digits of a mobile, ID number or loan account, or words from the text"
+    )
     autocomplete_fields = ("customer", "loan")
     actions = ["take"]
     list_per_page = 50
