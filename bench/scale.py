@@ -247,7 +247,7 @@ class Copier:
 
         now = timezone.now()
         fields = {f.attname: f for f in model._meta.concrete_fields}
-        rest = [f for name, f in fields.items() if name not in columns]
+        rest = [f for name, f in fields.items() if name not in columns and not f.generated]  # the database's
         constants = []
         for field in rest:
             if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):

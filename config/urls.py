@@ -13,3 +13,9 @@ urlpatterns = [
     path("webhooks/sms/receipt/", receipt_webhook, name="sms_receipt_webhook"),
     path("webhooks/sms/inbound/", inbound_webhook, name="sms_inbound_webhook"),
 ]
+
+# Error pages in the app's layout and the reader's language (core/views.py).
+handler400 = "core.views.bad_request"
+handler403 = "core.views.permission_denied"
+handler404 = "core.views.page_not_found"
+handler500 = "core.views.server_error"

@@ -169,6 +169,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+CSRF_FAILURE_VIEW = "core.views.csrf_failure"  # a 403 in the app's layout and language
 
 # The reverse proxies in front of the app (addresses or networks). X-Forwarded-For is
 # believed only when it comes from one of them: see core.net.client_ip.
@@ -330,6 +331,10 @@ LOAN_IMPORT_CHUNK_ROWS = env.int("LOAN_IMPORT_CHUNK_ROWS", default=2000, minimum
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
+IMPORT_LINK = _("Import the loan book")
+EFFECTIVENESS_LINK = _("Effectiveness")
+REPORTS_LINK = _("Reports")
+
 JAZZMIN_SETTINGS = {
     "site_title": BANK_NAME,
     "site_header": BANK_NAME,
@@ -346,19 +351,25 @@ JAZZMIN_SETTINGS = {
     "language_chooser": True,
     "changeform_format": "single",
     "related_modal_active": False,
+    # The side menu in the order of a working day: import the book, look customers up,
+    # then the batch, its sending, the replies and plans, the figures; the rules last.
+    # Custom links are ordered by their (translated) names, hence the same lazy strings.
     "order_with_respect_to": [
         "customers",
+        IMPORT_LINK,
+        "customers.loanbookimport",
         "customers.customer",
         "customers.loan",
-        "customers.loanbookimport",
         "customers.loanevent",
         "notices",
         "notices.noticebatch",
         "notices.smsmessage",
-        "notices.feedback",
-        "notices.repaymentplan",
-        "notices.inboundmessage",
         "notices.deliveryreceipt",
+        "notices.feedback",
+        "notices.inboundmessage",
+        "notices.repaymentplan",
+        EFFECTIVENESS_LINK,
+        REPORTS_LINK,
         "notices.smstemplate",
         "notices.collectionstage",
         "notices.keywordrule",
@@ -367,6 +378,8 @@ JAZZMIN_SETTINGS = {
         "notices.contactpolicy",
         "core",
         "auth",
+        "otp_totp",
+        "axes",
         "django_q",
     ],
     "icons": {
@@ -396,12 +409,26 @@ JAZZMIN_SETTINGS = {
     "custom_links": {
         "customers": [
             {
-                "name": _("Import the loan book"),
+                "name": IMPORT_LINK,
                 "url": "admin:customers_loanbookimport_upload",
                 "icon": "fas fa-file-upload",
                 "permissions": ["customers.add_loanbookimport"],
             }
-        ]
+        ],
+        "notices": [
+            {
+                "name": EFFECTIVENESS_LINK,
+                "url": "notices_effectiveness",
+                "icon": "fas fa-chart-line",
+                "permissions": ["notices.view_smsmessage"],
+            },
+            {
+                "name": REPORTS_LINK,
+                "url": "notices_reports",
+                "icon": "fas fa-file-download",
+                "permissions": ["customers.export_data"],
+            },
+        ],
     },
 }
 JAZZMIN_UI_TWEAKS = {
