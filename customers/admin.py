@@ -151,13 +151,17 @@ class LoanInline(ReadOnlyMixin, admin.TabularInline):
         "loan_account",
         "product",
         "branch",
-        "overdue_amount",
+        "overdue_amount_shown",
         "overdue_since",
         "days_overdue_today",
         "status",
     )
     readonly_fields = fields
     ordering = ("-overdue_amount",)
+
+    @admin.display(description=_("overdue amount"))
+    def overdue_amount_shown(self, obj: Loan) -> str:
+        return f"{obj.overdue_amount:,.2f}"
 
     @admin.display(description=_("days overdue (today)"))
     def days_overdue_today(self, obj: Loan) -> int:
