@@ -15,7 +15,18 @@ def menu(client) -> list[str]:
 
 def test_a_supervisors_menu_follows_the_day(supervisor_client):
     labels = menu(supervisor_client)
-    day = ["导入贷款台账", "贷款台账导入", "客户", "贷款", "通知批次", "短信记录", "客户反馈", "还款计划", "催收效果", "报表"]
+    day = [
+        "导入贷款台账",
+        "贷款台账导入",
+        "客户",
+        "贷款",
+        "通知批次",
+        "短信记录",
+        "客户反馈",
+        "还款计划",
+        "催收效果",
+        "报表",
+    ]
     assert [label for label in labels if label in day] == day
     assert labels.index("报表") < labels.index("短信模板") < labels.index("禁用词")
 

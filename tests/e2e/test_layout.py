@@ -48,7 +48,11 @@ def test_the_audit_log_time_fits_on_one_line(page, demo, tmp_path):
 
 def test_a_long_file_name_stays_inside_the_breadcrumb(page, demo, tmp_path):
     imported = LoanBookImport.objects.create(
-        file_name=LONG_NAME, sha256="1" * 64, as_of=timezone.localdate(), status=ImportStatus.DONE, total_rows=10
+        file_name=LONG_NAME,
+        sha256="1" * 64,
+        as_of=timezone.localdate(),
+        status=ImportStatus.DONE,
+        total_rows=10,
     )
     login(page, "staff", demo)
     page.goto(f"{page.base_url}/admin/customers/loanbookimport/{imported.pk}/result/")
