@@ -247,7 +247,7 @@ class Copier:
 
         now = timezone.now()
         fields = {f.attname: f for f in model._meta.concrete_fields}
-        rest = [f for name, f in fields.items() if name not in columns]
+        rest = [f for name, f in fields.items() if name not in columns and not f.generated]  # the database's
         constants = []
         for field in rest:
             if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
@@ -1118,9 +1118,13 @@ def pages() -> list[tuple[str, str, str]]:
         ("customers", "/admin/customers/customer/", "page"),
         ("customers_search", f"/admin/customers/customer/?q={quote(prefix)}", "search"),
         ("customers_filter", "/admin/customers/customer/?phone_problem=missing", "filter"),
+        ("customers_search_id", f"/admin/customers/customer/?q={middle.id_number}", "search"),
+        ("customers_search_tail", f"/admin/customers/customer/?q={middle.mobile[-4:]}", "search"),
+        ("loans_search_tail", f"/admin/customers/loan/?q={account[-4:]}", "search"),
         ("messages", "/admin/notices/smsmessage/", "page"),
         ("messages_search", f"/admin/notices/smsmessage/?q={middle.mobile[3:]}", "search"),
         ("messages_filter", "/admin/notices/smsmessage/?status__exact=failed", "filter"),
+        ("messages_search_tail", f"/admin/notices/smsmessage/?q={middle.id_number[-4:]}", "search"),
         ("feedback", "/admin/notices/feedback/", "page"),
         ("feedback_search", f"/admin/notices/feedback/?q={middle.customer_no}", "search"),
         ("feedback_filter", "/admin/notices/feedback/?work=overdue", "filter"),

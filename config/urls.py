@@ -24,3 +24,9 @@ urlpatterns = [
     path("webhooks/sms/jasmin/receipt/", jasmin_receipt_webhook, name="sms_jasmin_receipt_webhook"),
     path("webhooks/sms/jasmin/inbound/", jasmin_inbound_webhook, name="sms_jasmin_inbound_webhook"),
 ]
+
+# Error pages in the app's layout and the reader's language (core/views.py).
+handler400 = "core.views.bad_request"
+handler403 = "core.views.permission_denied"
+handler404 = "core.views.page_not_found"
+handler500 = "core.views.server_error"

@@ -46,7 +46,7 @@ from .models import (
     LoanBookImport,
     LoanEvent,
 )
-from .selectors import customers_matching, search_customers_q
+from .selectors import CUSTOMER_SEARCH_HELP, customers_matching, search_customers_q
 from .services import (
     customer_reveal,
     customer_set_salutation,
@@ -157,13 +157,17 @@ class LoanInline(ReadOnlyMixin, admin.TabularInline):
         "loan_account",
         "product",
         "branch",
-        "overdue_amount",
+        "overdue_amount_shown",
         "overdue_since",
         "days_overdue_today",
         "status",
     )
     readonly_fields = fields
     ordering = ("-overdue_amount",)
+
+    @admin.display(description=_("overdue amount"))
+    def overdue_amount_shown(self, obj: Loan) -> str:
+        return f"{obj.overdue_amount:,.2f}"
 
     @admin.display(description=_("days overdue (today)"))
     def days_overdue_today(self, obj: Loan) -> int:
@@ -206,7 +210,7 @@ class CustomerAdmin(ViewerMixin, admin.ModelAdmin):
     form = CustomerContactForm
     list_filter = (PhoneProblemFilter, OverdueStageFilter, "do_not_contact", "deceased", "disputed")
     search_fields = ("customer_no",)  # shows the search box; the search itself is below
-    search_help_text = _("Customer number, name (from the start), mobile or loan account")
+    search_help_text = CUSTOMER_SEARCH_HELP
     list_per_page = 50
     paginator = EstimatedCountPaginator
     show_full_result_count = False
@@ -396,7 +400,7 @@ class LoanAdmin(ReadOnlyMixin, admin.ModelAdmin):
     paginator = EstimatedCountPaginator
     show_full_result_count = False
     search_fields = ("loan_account",)
-    search_help_text = _("Loan account, customer number, customer name (from the start) or mobile")
+    search_help_text = CUSTOMER_SEARCH_HELP
     list_per_page = 50
     inlines = [LoanEventInline]
     fieldsets = (

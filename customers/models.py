@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Right, Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -41,7 +42,7 @@ class PhoneProblem(models.TextChoices):
 class Customer(models.Model):
     customer_no = models.CharField(_("customer number"), max_length=64, unique=True)
     name = models.CharField(_("name"), max_length=100, db_index=True)
-    id_number = models.CharField(_("ID number"), max_length=32, blank=True)
+    id_number = models.CharField(_("ID number"), max_length=32, blank=True, db_index=True)
     id_number_check_failed = models.BooleanField(
         _("ID number check digit fails"),
         default=False,
@@ -51,6 +52,23 @@ class Customer(models.Model):
     )
     mobile = models.CharField(
         _("mobile"), max_length=20, blank=True, db_index=True, help_text=_("E.164, e.g. +8613812345678")
+    )
+    # The last four of the mobile and the ID number, as the masked pages show them
+    # (138****5678, 330102********123X): computed by the database, indexed, so that staff
+    # can find a customer by them (customers.selectors) without reading every customer.
+    mobile_tail = models.GeneratedField(
+        verbose_name=_("mobile, last four"),
+        expression=Right("mobile", 4),
+        output_field=models.CharField(max_length=4),
+        db_persist=True,
+        db_index=True,
+    )
+    id_number_tail = models.GeneratedField(
+        verbose_name=_("ID number, last four"),
+        expression=Upper(Right("id_number", 4)),
+        output_field=models.CharField(max_length=4),
+        db_persist=True,
+        db_index=True,
     )
     mobile_raw = models.CharField(_("phone as imported"), max_length=64, blank=True)
     phone_problem = models.CharField(
@@ -125,6 +143,13 @@ OPEN_LOAN_STATUSES = (LoanStatus.OVERDUE, LoanStatus.IN_PLAN)
 
 class Loan(models.Model):
     loan_account = models.CharField(_("loan account"), max_length=64, unique=True)
+    account_tail = models.GeneratedField(  # found by its last four (customers.selectors)
+        verbose_name=_("loan account, last four"),
+        expression=Right("loan_account", 4),
+        output_field=models.CharField(max_length=4),
+        db_persist=True,
+        db_index=True,
+    )
     customer = models.ForeignKey(
         Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="loans"
     )

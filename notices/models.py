@@ -293,6 +293,12 @@ class BatchStatus(models.TextChoices):
     CANCELLED = "cancelled", _("cancelled")
 
 
+# A rejected or cancelled batch (superseded ones are cancelled) is no longer the day's
+# batch: its exclusions and unsent notices say nothing about the customers any more.
+DEAD_BATCH_STATUSES = (BatchStatus.REJECTED, BatchStatus.CANCELLED)
+LIVE_BATCH_STATUSES = tuple(s for s in BatchStatus if s not in DEAD_BATCH_STATUSES)
+
+
 class NoticeBatch(models.Model):
     """The notices due on one as-of date; nothing in it is sent before a supervisor approves."""
 
@@ -687,6 +693,13 @@ class Feedback(models.Model):
         on_delete=models.PROTECT,
         related_name="feedback",
     )
+    # The same text from the same phone again soon after (settings.FEEDBACK_MERGE_MINUTES)
+    # is the same piece of work: the later SMS are kept here and counted, not made new items.
+    repeats = models.ManyToManyField(
+        "notices.InboundMessage", verbose_name=_("the same SMS received again"), blank=True, related_name="+"
+    )
+    received_count = models.PositiveIntegerField(_("times received"), default=1)
+    last_received_at = models.DateTimeField(_("last received"), null=True, blank=True)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("assignee"),
@@ -718,6 +731,8 @@ class Feedback(models.Model):
             models.Index(fields=["assignee", "status"]),
             # The home page's feedback per category of the last 30 days, from the index alone.
             models.Index(fields=["created_at", "category"], name="feedback_created_category"),
+            # Is there an open item with this text from this phone, received in the last minutes?
+            models.Index(fields=["phone", "last_received_at"], name="feedback_phone_received"),
         ]
 
     def __str__(self) -> str:

@@ -38,6 +38,7 @@ class CancelCode:
     PHONE_CHANGED = "phone_changed"
     DAILY_CAP = "daily_cap"
     CANCELLED_BY_USER = "cancelled_by_user"
+    BATCH_CANCELLED = "batch_cancelled"  # its batch was withdrawn before it went
     # The final content guard (content_problem): what would go out is not lawful as is.
     NO_SIGNATURE = "no_signature"
     FORBIDDEN_EXPRESSION = "forbidden_expression"
@@ -49,10 +50,17 @@ class CancelCode:
 # --- The contact window ---------------------------------------------------------------
 
 
+def window_is_all_day(policy: ContactPolicy) -> bool:
+    """A window that closes when it opens (00:00–24:00, stored as 00:00–00:00) is all day."""
+    return policy.window_start == policy.window_end
+
+
 def in_contact_window(moment: datetime.datetime, policy: ContactPolicy) -> bool:
     local = timezone.localtime(moment).time()
     start, end = policy.window_start, policy.window_end
-    if start <= end:
+    if start == end:
+        return True
+    if start < end:
         return start <= local < end
     return local >= start or local < end  # a window across midnight
 

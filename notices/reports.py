@@ -12,7 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from core.audit import audit_record
 from core.pii import can_see_full_pii, mask_mobile, mask_text, national_mobile
@@ -41,11 +41,11 @@ EXPORT_CHUNK = 2000  # rows fetched at a time: the export holds no more than thi
 
 class RangeForm(forms.Form):
     date_from = forms.DateField(
-        label=gettext_lazy("from"),
+        label=pgettext_lazy("start of a date range", "from"),
         widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date", "class": "form-control"}),
     )
     date_to = forms.DateField(
-        label=gettext_lazy("to"),
+        label=pgettext_lazy("end of a date range", "to"),
         widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date", "class": "form-control"}),
     )
 

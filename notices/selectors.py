@@ -10,14 +10,23 @@ from dataclasses import dataclass
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, router, transaction
-from django.db.models import Case, Count, DateTimeField, Exists, OuterRef, Sum, Value, When
+from django.db.models import Case, Count, DateTimeField, Exists, OuterRef, Q, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import Loan, LoanStatus
 
-from .models import BatchStatus, ExclusionReason, MessageStatus, NoticeBatch, NotifiedLoan, SmsMessage
+from .models import (
+    LIVE_BATCH_STATUSES,
+    BatchStatus,
+    ExclusionReason,
+    MessageStatus,
+    NoticeBatch,
+    NotifiedLoan,
+    SmsMessage,
+    TemplatePurpose,
+)
 
 # Reasons that mean the customer may not be contacted at all (not counted against the promise).
 CONTACT_EXCLUSIONS = (
@@ -33,6 +42,27 @@ CONTACT_EXCLUSIONS = (
     ExclusionReason.ACTIVE_PLAN,
     ExclusionReason.BELOW_MINIMUM,
 )
+
+# Statuses of a message that went to the gateway (or is going): true whatever its batch became.
+WENT = (
+    MessageStatus.SENDING,
+    MessageStatus.SENT,
+    MessageStatus.DELIVERED,
+    MessageStatus.FAILED,
+    MessageStatus.UNKNOWN,
+)
+
+
+def counts_for_the_customer(prefix: str = "") -> Q:
+    """Messages that tell something about the customer: one-offs, those of a batch still
+    standing, and whatever went out even from a batch cancelled later. Not the exclusions
+    and unsent notices of a rejected, cancelled or superseded batch."""
+    return (
+        Q(**{f"{prefix}batch__isnull": True})
+        | Q(**{f"{prefix}batch__status__in": LIVE_BATCH_STATUSES})
+        | Q(**{f"{prefix}status__in": WENT})
+    )
+
 
 SAMPLE_SIZE = 20
 SENDABLE = (
@@ -279,6 +309,7 @@ def _contact_excluded() -> Exists:
             status=MessageStatus.EXCLUDED,
             exclusion_reason__in=CONTACT_EXCLUSIONS,
             batch__as_of__gt=OuterRef("overdue_since"),
+            batch__status__in=LIVE_BATCH_STATUSES,  # not what a cancelled batch said
         )
     )
 
@@ -311,12 +342,13 @@ def loans_at_risk(now: datetime.datetime | None = None, limit: int = 20) -> list
     # The latest message of the last days naming each loan, as its lead loan or as one it
     # covers: two index lookups (one OR across the join would read every message).
     since = today - datetime.timedelta(days=2)
-    named = SmsMessage.objects.filter(loan_id__in=ids, batch__as_of__gte=since).values_list(
-        "pk", "loan_id", "status"
-    )
-    covered = NotifiedLoan.objects.filter(loan_id__in=ids, message__batch__as_of__gte=since).values_list(
-        "message_id", "loan_id", "message__status"
-    )
+    # Cancelled and rejected batches (superseded ones too) are left out: they are not the day's.
+    named = SmsMessage.objects.filter(
+        loan_id__in=ids, batch__as_of__gte=since, batch__status__in=LIVE_BATCH_STATUSES
+    ).values_list("pk", "loan_id", "status")
+    covered = NotifiedLoan.objects.filter(
+        loan_id__in=ids, message__batch__as_of__gte=since, message__batch__status__in=LIVE_BATCH_STATUSES
+    ).values_list("message_id", "loan_id", "message__status")
     latest: dict[int, str] = {}
     for _pk, loan_id, status in sorted([*named, *covered], key=lambda row: -row[0]):
         latest.setdefault(loan_id, status)
@@ -355,6 +387,81 @@ def sending_window_note(batch: NoticeBatch, now: datetime.datetime | None = None
     }
 
 
+# --- What a cancellation would do ------------------------------------------------------
+
+SHOWN_LOANS = 20
+UNSENT = (MessageStatus.PENDING, MessageStatus.QUEUED)
+GONE_OR_GOING = (MessageStatus.SENDING, MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.UNKNOWN)
+
+
+@dataclass
+class BatchCancelConsequences:
+    """What cancelling a batch now would change: shown before the supervisor confirms."""
+
+    unsent: int  # messages that will not go
+    notices: int  # of them, overdue notices
+    reminders: int  # of them, plan installment reminders
+    customers: int
+    loan_count: int  # loans that lose their notice
+    loans: list  # the first SHOWN_LOANS of them (Loan, with its customer)
+    gone: int  # already with the gateway or sent: cancelling does not recall them
+    unsent_url: str
+
+
+def batch_cancel_consequences(batch: NoticeBatch) -> BatchCancelConsequences:
+    """How many messages of the batch would not go, which loans lose their notice, and
+    what cancelling cannot undo (messages already sent or being sent)."""
+    from django.urls import reverse
+
+    unsent = SmsMessage.objects.filter(batch=batch, status__in=UNSENT)
+    counts = unsent.aggregate(
+        total=Count("pk"),
+        notices=Count("pk", filter=Q(purpose=TemplatePurpose.OVERDUE_NOTICE)),
+        customers=Count("customer_id", distinct=True),
+    )
+    # The loans the unsent notices cover, and those of the unsent plan reminders: a UNION
+    # of two index lookups (an OR across the two joins would read every loan).
+    by_notice = NotifiedLoan.objects.filter(message__batch=batch, message__status__in=UNSENT)
+    by_reminder = unsent.exclude(purpose=TemplatePurpose.OVERDUE_NOTICE).filter(loan__isnull=False)
+    loan_ids = (
+        by_notice.values_list("loan_id", flat=True)
+        .order_by()
+        .union(by_reminder.values_list("loan_id", flat=True).order_by())
+    )
+    covered = Loan.objects.filter(pk__in=loan_ids)
+    gone = SmsMessage.objects.filter(batch=batch, status__in=GONE_OR_GOING).count()
+    url = reverse("admin:notices_smsmessage_changelist") + f"?batch__id__exact={batch.pk}"
+    status = MessageStatus.QUEUED if batch.status == BatchStatus.APPROVED else MessageStatus.PENDING
+    return BatchCancelConsequences(
+        unsent=counts["total"],
+        notices=counts["notices"],
+        reminders=counts["total"] - counts["notices"],
+        customers=counts["customers"],
+        loan_count=loan_ids.count(),
+        loans=list(covered.select_related("customer").order_by("loan_account")[:SHOWN_LOANS]),
+        gone=gone,
+        unsent_url=f"{url}&status__exact={status}",
+    )
+
+
+@dataclass
+class PlanCancelConsequences:
+    """What withdrawing a plan would change: shown before its author or a supervisor confirms."""
+
+    loans: list  # each loan the plan covers, with `days_overdue_now` and `in_next_batches`
+    installments: int
+    feedback: object | None  # the feedback item the plan answers, left open to answer
+
+
+def plan_cancel_consequences(plan) -> PlanCancelConsequences:
+    loans = list(plan.loans.order_by("loan_account"))
+    for loan in loans:
+        loan.days_overdue_now = loan.days_overdue
+        loan.in_next_batches = loan.status == LoanStatus.OVERDUE  # gets notices as before
+    feedback = plan.feedback if plan.feedback_id and plan.feedback.is_open else None
+    return PlanCancelConsequences(loans=loans, installments=plan.installments.count(), feedback=feedback)
+
+
 # --- Conversations and the customer's story -------------------------------------------
 
 
@@ -365,8 +472,10 @@ def feedback_conversation(feedback, limit: int = 30) -> list[dict]:
     entries = []
     if feedback.customer_id:
         inbound = InboundMessage.objects.filter(customer_id=feedback.customer_id)
-        outbound = SmsMessage.objects.filter(customer_id=feedback.customer_id).exclude(
-            status=MessageStatus.EXCLUDED
+        outbound = (
+            SmsMessage.objects.filter(customer_id=feedback.customer_id)
+            .filter(counts_for_the_customer())
+            .exclude(status=MessageStatus.EXCLUDED)
         )
     else:
         inbound = InboundMessage.objects.filter(phone=feedback.phone)
@@ -419,6 +528,7 @@ def customer_timeline(customer, limit: int = 200) -> list[dict]:
         )
     for message in (
         SmsMessage.objects.filter(customer=customer)
+        .filter(counts_for_the_customer())
         .select_related("loan", "stage")
         .order_by("-created_at")[:limit]
     ):

@@ -43,7 +43,10 @@ def parse_po(path: Path) -> list[dict]:
         if not msgid:
             continue
         strs = [_unquote(v) for k, v in entry.items() if k.startswith("msgstr")]
-        result.append({"msgid": msgid, "msgstrs": strs, "fuzzy": "fuzzy" in entry["flags"]})
+        context = _unquote(entry["msgctxt"]) if "msgctxt" in entry else None
+        result.append(
+            {"msgid": msgid, "context": context, "msgstrs": strs, "fuzzy": "fuzzy" in entry["flags"]}
+        )
     return result
 
 
@@ -96,7 +99,9 @@ def test_compiled_catalogue_is_current(path):
     stale = [
         e["msgid"]
         for e in parse_po(path)
-        if len(e["msgstrs"]) == 1 and compiled.gettext(e["msgid"]) != e["msgstrs"][0]
+        if len(e["msgstrs"]) == 1
+        and (compiled.pgettext(e["context"], e["msgid"]) if e["context"] else compiled.gettext(e["msgid"]))
+        != e["msgstrs"][0]
     ]
     assert stale == [], f"{mo} is older than {path}; run `make messages`"
 

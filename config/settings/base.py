@@ -9,20 +9,31 @@ import datetime
 from decimal import Decimal
 from pathlib import Path
 
-import environ
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
-env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+from config.environment import Environment  # noqa: E402 (needs nothing above but the path)
+
+env = Environment()
+env.read_env_file(BASE_DIR / ".env")
 
 # --- Core ---------------------------------------------------------------------------
-SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key-change-me-in-production-0123456789")
+SECRET_KEY = env(
+    "SECRET_KEY",
+    default="dev-only-insecure-key-change-me-in-production-0123456789",
+    expected="a long random secret",
+)
 DEBUG = env.bool("DEBUG", default=False)
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"], expected="host names separated by commas"
+)
+CSRF_TRUSTED_ORIGINS = env.list(
+    "CSRF_TRUSTED_ORIGINS",
+    default=[],
+    expected="origins separated by commas, e.g. https://notices.bank.example",
+)
 
 INSTALLED_APPS = [
     "jazzmin",
@@ -113,7 +124,7 @@ def _tune_database(db: dict) -> dict:
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
         )
     else:
-        db.setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+        db.setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60, minimum=0))
         db.setdefault("CONN_HEALTH_CHECKS", True)
     return db
 
@@ -136,7 +147,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-        "OPTIONS": {"min_length": env.int("PASSWORD_MIN_LENGTH", default=12)},
+        "OPTIONS": {"min_length": env.int("PASSWORD_MIN_LENGTH", default=12, minimum=8)},
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
@@ -148,7 +159,7 @@ LOGIN_REDIRECT_URL = "admin:index"
 # --- Security ------------------------------------------------------------------------
 # Sessions end after this many idle minutes (core.middleware.IdleSessionTimeoutMiddleware;
 # the cookie and the stored session expire with it, so the server enforces it too).
-SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT_MINUTES", default=30) * 60
+SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT_MINUTES", default=30, minimum=1) * 60
 SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
@@ -158,17 +169,18 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+CSRF_FAILURE_VIEW = "core.views.csrf_failure"  # a 403 in the app's layout and language
 
 # The reverse proxies in front of the app (addresses or networks). X-Forwarded-For is
 # believed only when it comes from one of them: see core.net.client_ip.
-TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=["127.0.0.1", "::1"])
+TRUSTED_PROXIES = env.networks("TRUSTED_PROXIES", default=["127.0.0.1", "::1"])
 
 # Login lockout (django-axes): a username is locked *from one address* after too many
 # failures, so an attacker cannot lock a colleague out from elsewhere, and a forged
 # X-Forwarded-For gains nothing (the address is the one core.net.client_ip trusts).
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
-AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5, minimum=1)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_CLIENT_IP_CALLABLE = "core.net.client_ip"
 AXES_RESET_ON_SUCCESS = True
@@ -178,8 +190,12 @@ AXES_SENSITIVE_PARAMETERS = ["password", "otp_token"]
 
 # One-time passwords (django-otp, TOTP). A user with a confirmed device must give its
 # code at login; users in these roles must set one up before they can work.
-OTP_REQUIRED_FOR_ROLES = env.list("OTP_REQUIRED_FOR_ROLES", default=[])
-OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="Overdue Notices")
+OTP_REQUIRED_FOR_ROLES = env.list(
+    "OTP_REQUIRED_FOR_ROLES",
+    default=[],
+    choices=("staff", "supervisor", "administrator", "催收专员", "主管", "系统管理员"),
+)
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="Overdue Notices", expected="a name")
 
 # Content-Security-Policy (django-csp 4). Scripts run only from our own origin or with
 # the per-request nonce that core.template_loaders adds to every inline <script> and
@@ -204,7 +220,7 @@ CONTENT_SECURITY_POLICY = {
 # --- Retention ---------------------------------------------------------------------
 # `manage.py purge_old_data` deletes finished SMS (with their attempts and receipts),
 # inbound SMS and closed feedback older than this. It never touches the audit log.
-DATA_RETENTION_DAYS = env.int("DATA_RETENTION_DAYS", default=730)
+DATA_RETENTION_DAYS = env.int("DATA_RETENTION_DAYS", default=730, minimum=1)
 
 # --- Language, time, money ----------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -216,7 +232,7 @@ USE_TZ = True
 
 # --- Static files -------------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = Path(env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+STATIC_ROOT = Path(env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"), expected="a directory"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # WhiteNoise warns about a missing STATIC_ROOT even when it serves from the apps.
 with contextlib.suppress(OSError):
@@ -224,52 +240,60 @@ with contextlib.suppress(OSError):
 # WhiteNoise serves static files straight from the apps (no collectstatic needed).
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
 WHITENOISE_AUTOREFRESH = DEBUG
-MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "media"), expected="a directory"))
 MEDIA_URL = "media/"
 
 # --- The bank -----------------------------------------------------------------------
-BANK_NAME = env("BANK_NAME", default="民丰银行")
-SMS_SIGNATURE = env("SMS_SIGNATURE", default=f"【{BANK_NAME}】")
+BANK_NAME = env("BANK_NAME", default="民丰银行", expected="the bank's name")
+SMS_SIGNATURE = env("SMS_SIGNATURE", default=f"【{BANK_NAME}】", expected="a signature such as 【民丰银行】")
 # The demo's hotline is a number no bank has (no phone number is all zeros): every
 # deployment must set the bank's own. Production refuses to start without it.
 DEMO_HOTLINE = "00000"
-BANK_HOTLINE = env("BANK_HOTLINE", default=DEMO_HOTLINE)
-BANK_REPAY_METHODS = env("BANK_REPAY_METHODS", default="手机银行或网点")
+BANK_HOTLINE = env("BANK_HOTLINE", default=DEMO_HOTLINE, expected="a phone number")
+BANK_REPAY_METHODS = env("BANK_REPAY_METHODS", default="手机银行或网点", expected="a phrase")
 
 # --- Notices and sending -------------------------------------------------------------
 # Defaults for the contact policy; administrators can change it in the admin (audited).
-
-
-def _time_range(text: str) -> tuple[datetime.time, datetime.time]:
-    start, end = (datetime.time.fromisoformat(part.strip()) for part in text.split("-", 1))
-    return start, end
-
-
-SMS_CONTACT_WINDOW = _time_range(env("SMS_CONTACT_WINDOW", default="08:00-22:00"))
-SMS_RATE_LIMIT = env.int("SMS_RATE_LIMIT", default=50)
-SMS_DAILY_CAP = env.int("SMS_DAILY_CAP", default=1)
-SMS_MIN_OVERDUE_AMOUNT = Decimal(env("SMS_MIN_OVERDUE_AMOUNT", default="10.00"))
-SMS_REPAY_BY_DAYS = env.int("SMS_REPAY_BY_DAYS", default=3)  # a new stage's repay-by rule
-SMS_MAX_PARTS = env.int("SMS_MAX_PARTS", default=2)
-BATCH_MAX_AGE_DAYS = env.int("BATCH_MAX_AGE_DAYS", default=1)
-BATCH_SCHEDULE_TIME = env("BATCH_SCHEDULE_TIME", default="07:30")
-SMS_BACKEND = env("SMS_BACKEND", default="console")
-SMS_HTTP_BASE_URL = env("SMS_HTTP_BASE_URL", default="http://127.0.0.1:9000")
-SMS_HTTP_TOKEN = env("SMS_HTTP_TOKEN", default="dev-sms-token")
-SMS_HTTP_TIMEOUT = env.float("SMS_HTTP_TIMEOUT", default=5.0)
-SMS_WEBHOOK_SECRET = env("SMS_WEBHOOK_SECRET", default="dev-webhook-secret")
+# "00:00-24:00" (or any range ending where it starts) is all day.
+SMS_CONTACT_WINDOW = env.time_range("SMS_CONTACT_WINDOW", default="08:00-22:00")
+SMS_RATE_LIMIT = env.int("SMS_RATE_LIMIT", default=50, minimum=1)
+SMS_DAILY_CAP = env.int("SMS_DAILY_CAP", default=1, minimum=1)
+SMS_MIN_OVERDUE_AMOUNT = env.decimal("SMS_MIN_OVERDUE_AMOUNT", default=Decimal("10.00"), minimum=Decimal(0))
+SMS_REPAY_BY_DAYS = env.int("SMS_REPAY_BY_DAYS", default=3, minimum=0)  # a new stage's repay-by rule
+SMS_MAX_PARTS = env.int("SMS_MAX_PARTS", default=2, minimum=1, maximum=6)
+BATCH_MAX_AGE_DAYS = env.int("BATCH_MAX_AGE_DAYS", default=1, minimum=0)
+BATCH_SCHEDULE_TIME = env.time("BATCH_SCHEDULE_TIME", default="07:30")
+SMS_BACKEND = env(
+    "SMS_BACKEND",
+    default="console",
+    expected="console, locmem, file, http, kannel, jasmin, smpp, cmpp or a dotted path",
+)
+SMS_HTTP_BASE_URL = env.url("SMS_HTTP_BASE_URL", default="http://127.0.0.1:9000")
+SMS_HTTP_TOKEN = env("SMS_HTTP_TOKEN", default="dev-sms-token", expected="the token the SMS platform issued")
+SMS_HTTP_TIMEOUT = env.float("SMS_HTTP_TIMEOUT", default=5.0, above=0)
+SMS_WEBHOOK_SECRET = env("SMS_WEBHOOK_SECRET", default="dev-webhook-secret", expected="a random secret")
 # A webhook call older (or newer) than this is a replay: refused. With X-Timestamp the
 # signed timestamp counts; without it, each item's "at" (see notices/views.py).
-SMS_WEBHOOK_TOLERANCE_SECONDS = env.int("SMS_WEBHOOK_TOLERANCE_SECONDS", default=300)
+SMS_WEBHOOK_TOLERANCE_SECONDS = env.int("SMS_WEBHOOK_TOLERANCE_SECONDS", default=300, minimum=1)
 SMS_WEBHOOK_REQUIRE_TIMESTAMP = env.bool("SMS_WEBHOOK_REQUIRE_TIMESTAMP", default=False)
-SMS_FILE_PATH = env("SMS_FILE_PATH", default=str(BASE_DIR / "media" / "sms-outbox.jsonl"))
-SMS_SEND_CONCURRENCY = env.int("SMS_SEND_CONCURRENCY", default=16)  # gateway calls in flight per worker
-SMS_SENDER_TASKS = env.int("SMS_SENDER_TASKS", default=2)  # sender tasks queued per wake-up
-SMS_SENDER_CHUNK = env.int("SMS_SENDER_CHUNK", default=100)  # messages claimed at a time
-SMS_SENDER_MAX_SECONDS = env.int("SMS_SENDER_MAX_SECONDS", default=240)  # below Q_TIMEOUT
-SMS_MAX_ATTEMPTS = env.int("SMS_MAX_ATTEMPTS", default=5)
-SMS_SEND_LEASE_SECONDS = env.int("SMS_SEND_LEASE_SECONDS", default=120)
-SMS_MAX_RECONCILE = env.int("SMS_MAX_RECONCILE", default=5)
+SMS_FILE_PATH = env(
+    "SMS_FILE_PATH", default=str(BASE_DIR / "media" / "sms-outbox.jsonl"), expected="a file path"
+)
+SMS_SEND_CONCURRENCY = env.int(
+    "SMS_SEND_CONCURRENCY", default=16, minimum=1
+)  # gateway calls in flight per worker
+SMS_SENDER_TASKS = env.int("SMS_SENDER_TASKS", default=2, minimum=1)  # sender tasks queued per wake-up
+SMS_SENDER_CHUNK = env.int("SMS_SENDER_CHUNK", default=100, minimum=1)  # messages claimed at a time
+SMS_SENDER_MAX_SECONDS = env.int("SMS_SENDER_MAX_SECONDS", default=240, minimum=1)  # below Q_TIMEOUT
+SMS_MAX_ATTEMPTS = env.int("SMS_MAX_ATTEMPTS", default=5, minimum=1)
+SMS_SEND_LEASE_SECONDS = env.int("SMS_SEND_LEASE_SECONDS", default=120, minimum=1)
+SMS_MAX_RECONCILE = env.int("SMS_MAX_RECONCILE", default=5, minimum=1)
+
+# --- Feedback -------------------------------------------------------------------------
+# The same text from the same phone within this many minutes is one feedback item (its
+# count goes up) while that item is open: a customer who sends "已还" three times is one
+# piece of work. 0 turns merging off.
+FEEDBACK_MERGE_MINUTES = env.int("FEEDBACK_MERGE_MINUTES", default=60, minimum=0)
 
 # --- CMPP link (China Mobile's ISMG, SMS_BACKEND=cmpp) ------------------------------------
 # Taken as given here (numbers when they read as numbers); notices.links.cmpp.config.cmpp_config()
@@ -322,23 +346,23 @@ SMS_SMPP_BINDS = env("SMS_SMPP_BINDS", default="1")  # most binds across all hos
 SMS_SMPP_ENQUIRE_LINK_S = env("SMS_SMPP_ENQUIRE_LINK_S", default="30")
 
 # --- Repayment plans -------------------------------------------------------------------
-PLAN_MAX_EXTENSION_DAYS = env.int("PLAN_MAX_EXTENSION_DAYS", default=30)
-PLAN_MAX_INSTALLMENTS = env.int("PLAN_MAX_INSTALLMENTS", default=12)
-PLAN_GRACE_DAYS = env.int("PLAN_GRACE_DAYS", default=3)  # unpaid this long after its date: broken
-PLAN_REMINDER_DAYS = env.int("PLAN_REMINDER_DAYS", default=3)  # reminder this many days before
+PLAN_MAX_EXTENSION_DAYS = env.int("PLAN_MAX_EXTENSION_DAYS", default=30, minimum=1)
+PLAN_MAX_INSTALLMENTS = env.int("PLAN_MAX_INSTALLMENTS", default=12, minimum=2)
+PLAN_GRACE_DAYS = env.int("PLAN_GRACE_DAYS", default=3, minimum=0)  # unpaid this long after its date: broken
+PLAN_REMINDER_DAYS = env.int("PLAN_REMINDER_DAYS", default=3, minimum=0)  # reminder this many days before
 
 # --- Background tasks (django-q2) ---------------------------------------------------
 # The ORM broker needs nothing but the database; REDIS_URL switches to Redis. The
 # database stays the source of truth either way. The values below are checked by
 # core.checks: a task must never be handed out twice while it may still be running.
-REDIS_URL = env("REDIS_URL", default="")
+REDIS_URL = env("REDIS_URL", default="", expected="a Redis URL, e.g. redis://host:6379/0")
 Q_CLUSTER = {
-    "name": env("Q_CLUSTER_NAME", default="overdue-notices"),
-    "workers": env.int("Q_WORKERS", default=2),
+    "name": env("Q_CLUSTER_NAME", default="overdue-notices", expected="a name"),
+    "workers": env.int("Q_WORKERS", default=2, minimum=1),
     "recycle": 500,
-    "timeout": env.int("Q_TIMEOUT", default=600),
-    "retry": env.int("Q_RETRY", default=720),
-    "max_attempts": env.int("Q_MAX_ATTEMPTS", default=1),
+    "timeout": env.int("Q_TIMEOUT", default=600, minimum=1),
+    "retry": env.int("Q_RETRY", default=720, minimum=1),
+    "max_attempts": env.int("Q_MAX_ATTEMPTS", default=1, minimum=0),
     "catch_up": False,
     "save_limit": 1000,
     "queue_limit": 50,
@@ -353,7 +377,7 @@ else:
 
 # --- Loan-book import ---------------------------------------------------------------
 # A 1,000,000-row book is about 105 MB as .xlsx and 180 MB as CSV (docs/loan-book-format.md).
-LOAN_IMPORT_MAX_BYTES = env.int("LOAN_IMPORT_MAX_MB", default=300) * 1024 * 1024
+LOAN_IMPORT_MAX_BYTES = env.int("LOAN_IMPORT_MAX_MB", default=300, minimum=1) * 1024 * 1024
 # Zip-bomb guards, checked on the archive's directory before any XML is parsed.
 LOAN_IMPORT_MAX_UNCOMPRESSED_BYTES = env.int("LOAN_IMPORT_MAX_UNCOMPRESSED_MB", default=2048) * 1024 * 1024
 LOAN_IMPORT_MAX_COMPRESSION_RATIO = env.int("LOAN_IMPORT_MAX_COMPRESSION_RATIO", default=100)
@@ -368,6 +392,10 @@ LOAN_IMPORT_SNAPSHOT_MAX_REJECTED_PERCENT = env.float("LOAN_IMPORT_SNAPSHOT_MAX_
 # --- UI -----------------------------------------------------------------------------
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
+
+IMPORT_LINK = _("Import the loan book")
+EFFECTIVENESS_LINK = _("Effectiveness")
+REPORTS_LINK = _("Reports")
 
 JAZZMIN_SETTINGS = {
     "site_title": BANK_NAME,
@@ -385,19 +413,25 @@ JAZZMIN_SETTINGS = {
     "language_chooser": True,
     "changeform_format": "single",
     "related_modal_active": False,
+    # The side menu in the order of a working day: import the book, look customers up,
+    # then the batch, its sending, the replies and plans, the figures; the rules last.
+    # Custom links are ordered by their (translated) names, hence the same lazy strings.
     "order_with_respect_to": [
         "customers",
+        IMPORT_LINK,
+        "customers.loanbookimport",
         "customers.customer",
         "customers.loan",
-        "customers.loanbookimport",
         "customers.loanevent",
         "notices",
         "notices.noticebatch",
         "notices.smsmessage",
-        "notices.feedback",
-        "notices.repaymentplan",
-        "notices.inboundmessage",
         "notices.deliveryreceipt",
+        "notices.feedback",
+        "notices.inboundmessage",
+        "notices.repaymentplan",
+        EFFECTIVENESS_LINK,
+        REPORTS_LINK,
         "notices.smstemplate",
         "notices.collectionstage",
         "notices.keywordrule",
@@ -406,6 +440,8 @@ JAZZMIN_SETTINGS = {
         "notices.contactpolicy",
         "core",
         "auth",
+        "otp_totp",
+        "axes",
         "django_q",
     ],
     "icons": {
@@ -435,12 +471,26 @@ JAZZMIN_SETTINGS = {
     "custom_links": {
         "customers": [
             {
-                "name": _("Import the loan book"),
+                "name": IMPORT_LINK,
                 "url": "admin:customers_loanbookimport_upload",
                 "icon": "fas fa-file-upload",
                 "permissions": ["customers.add_loanbookimport"],
             }
-        ]
+        ],
+        "notices": [
+            {
+                "name": EFFECTIVENESS_LINK,
+                "url": "notices_effectiveness",
+                "icon": "fas fa-chart-line",
+                "permissions": ["notices.view_smsmessage"],
+            },
+            {
+                "name": REPORTS_LINK,
+                "url": "notices_reports",
+                "icon": "fas fa-file-download",
+                "permissions": ["customers.export_data"],
+            },
+        ],
     },
 }
 JAZZMIN_UI_TWEAKS = {
@@ -452,7 +502,7 @@ JAZZMIN_UI_TWEAKS = {
 }
 
 # --- Logging ------------------------------------------------------------------------
-LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+LOG_LEVEL = env.choice("LOG_LEVEL", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -474,3 +524,6 @@ LOGGING = {
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
+
+# Last: one line per setting the environment got wrong, and no start-up (config/environment.py).
+env.stop_if_invalid()

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from core.exceptions import ServiceError
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=_("reason"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3, "class": "form-control"}),
+        error_messages={"required": _("Write the reason: it is kept in the audit log.")},
+    )
 
 
 class DetailActionsMixin:
@@ -36,8 +48,36 @@ class DetailActionsMixin:
         else:
             if done_text:
                 messages.success(request, done_text)
+        return HttpResponseRedirect(self._change_url(pk))
+
+    def confirmed_action(
+        self, request, obj, action: Callable, done_text: str, *, template: str, title: str, **context
+    ) -> HttpResponse:
+        """An irreversible action, as Django's `delete_selected`: GET shows what it would do,
+        POST with a reason does it (`action(obj, reason)`), reports and goes back to the page."""
+        form = ReasonForm(request.POST if request.method == "POST" else None)
+        if form.is_valid():
+            try:
+                action(obj, form.cleaned_data["reason"])
+            except ServiceError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, done_text)
+            return HttpResponseRedirect(self._change_url(obj.pk))
+        page = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": title,
+            "object": obj,
+            "form": form,
+            "back_url": self._change_url(obj.pk),
+            **context,
+        }
+        return TemplateResponse(request, template, page)
+
+    def _change_url(self, pk) -> str:
         opts = self.model._meta
-        return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[pk]))
+        return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[pk])
 
 
 class ServiceSavedMixin:

@@ -25,10 +25,11 @@ from ..models import (
     MessageStatus,
     NoticeBatch,
 )
-from ..selectors import batch_summary, batch_summary_counts, sending_window_note
+from ..selectors import batch_cancel_consequences, batch_summary, batch_summary_counts, sending_window_note
 from ..services import batch_approve, batch_cancel, batch_generate, batch_reject
 from ..services.batches import (
     APPROVE_PERMISSION,
+    CANCELLABLE,
     batch_approval_problems,
     batch_may_cancel,
     batch_may_replace,
@@ -100,7 +101,7 @@ class NoticeBatchAdmin(DetailActionsMixin, admin.ModelAdmin):
                 "<int:pk>/approve/", wrap(require_POST(self.approve_view)), name="notices_noticebatch_approve"
             ),
             path("<int:pk>/reject/", wrap(require_POST(self.reject_view)), name="notices_noticebatch_reject"),
-            path("<int:pk>/cancel/", wrap(require_POST(self.cancel_view)), name="notices_noticebatch_cancel"),
+            path("<int:pk>/cancel/", wrap(self.cancel_view), name="notices_noticebatch_cancel"),
             path("<int:pk>/export/", wrap(self.export_view), name="notices_noticebatch_export"),
             path("<int:pk>/progress/", wrap(self.progress_view), name="notices_noticebatch_progress"),
             *super().get_urls(),
@@ -225,12 +226,25 @@ class NoticeBatchAdmin(DetailActionsMixin, admin.ModelAdmin):
         return self.detail_action(request, pk, reject, gettext("Batch rejected."))
 
     def cancel_view(self, request, pk):
-        return self.detail_action(
+        """What cancelling would do (GET), then the cancellation with its reason (POST)."""
+        batch = get_object_or_404(NoticeBatch.objects.select_related("created_by"), pk=pk)
+        if batch.status not in CANCELLABLE:
+            messages.error(
+                request,
+                gettext("This batch is %(status)s: it can no longer be cancelled.")
+                % {"status": batch.get_status_display()},
+            )
+            return HttpResponseRedirect(reverse("admin:notices_noticebatch_change", args=[batch.pk]))
+        if not batch_may_cancel(batch=batch, user=request.user):
+            raise PermissionDenied
+        return self.confirmed_action(
             request,
-            pk,
-            lambda batch: batch_cancel(batch=batch, user=request.user, reason=request.POST.get("reason", "")),
-            gettext("Batch cancelled."),
-            allowed=lambda batch: batch_may_cancel(batch=batch, user=request.user),
+            batch,
+            lambda batch, reason: batch_cancel(batch=batch, user=request.user, reason=reason),
+            gettext("Batch cancelled: its unsent messages will not go."),
+            template="admin/notices/noticebatch/cancel.html",
+            title=gettext("Cancel %(batch)s?") % {"batch": batch},
+            consequences=batch_cancel_consequences(batch),
         )
 
     def progress_view(self, request, pk):

@@ -7,7 +7,7 @@ import datetime
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from core.changelists import EstimatedCountPaginator
 from core.exceptions import ServiceError
 from core.pii import mask_text, show_mobile
+from core.workdays import calendar_published, calendar_version
 from customers.models import Customer
 from customers.selectors import customers_matching
 from customers.services import customer_phone_verify, customer_sms_resume
@@ -35,15 +36,20 @@ from ..models import (
     SmsTemplate,
     TemplatePurpose,
 )
+from ..outbox import compose
+from ..rendering import segments, text_problems
 from ..selectors import feedback_conversation
 from ..services.configuration import feedback_sla_save, keyword_rule_delete, keyword_rule_save
 from ..services.feedback import (
+    answer_by_rule,
     feedback_assign,
     feedback_link_customer,
     feedback_reclassify,
     feedback_record,
     feedback_reply,
+    feedback_reply_text,
     feedback_set_status,
+    reply_sending_note,
     sla_state,
 )
 from .base import DetailActionsMixin, ServiceSavedMixin
@@ -102,13 +108,17 @@ class FeedbackAddForm(forms.ModelForm):
 
 class ReplyForm(forms.Form):
     template = forms.ModelChoiceField(
-        label=_("template"),
+        label=_("start from a template"),
         queryset=SmsTemplate.objects.filter(purpose=TemplatePurpose.FEEDBACK_REPLY, active=True),
         required=False,
-        empty_label=_("— free text —"),
+        empty_label=_("— write my own —"),
+        widget=forms.Select(attrs={"class": "form-select"}),
     )
     text = forms.CharField(
-        label=_("text"), required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=300
+        label=_("text to send"),
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 4, "class": "form-control", "maxlength": 300}),
+        error_messages={"required": _("The reply is empty.")},
     )
 
 
@@ -137,7 +147,10 @@ class FeedbackAdmin(DetailActionsMixin, admin.ModelAdmin):
     list_filter = (WorklistFilter, "status", "category", "channel", "urgent")
     list_select_related = ("customer", "assignee")
     search_fields = ("text",)
-    search_help_text = _("Customer number, name, mobile or words from the text")
+    search_help_text = _(
+        "Customer number, name (from the start), mobile, ID number or loan account, the last four "
+        "digits of a mobile, ID number or loan account, or words from the text"
+    )
     autocomplete_fields = ("customer", "loan")
     actions = ["take"]
     list_per_page = 50
@@ -183,6 +196,12 @@ class FeedbackAdmin(DetailActionsMixin, admin.ModelAdmin):
 
     @admin.display(description=_("what the customer said"))
     def text_short(self, obj):
+        if obj.received_count > 1:
+            return format_html(
+                '{} <span class="badge text-bg-warning received-count">{}</span>',
+                mask_text(obj.text[:50]),
+                gettext("received %(n)s times") % {"n": obj.received_count},
+            )
         return mask_text(obj.text[:50])
 
     def has_delete_permission(self, request, obj=None):
@@ -228,7 +247,16 @@ class FeedbackAdmin(DetailActionsMixin, admin.ModelAdmin):
                 wrap(require_POST(getattr(self, f"{name.replace('-', '_')}_view"))),
                 name=f"notices_feedback_{name.replace('-', '_')}",
             )
-            for name in ("reply", "status", "assign", "classify", "link", "verify-phone", "resume-sms")
+            for name in (
+                "reply",
+                "reply-preview",
+                "status",
+                "assign",
+                "classify",
+                "link",
+                "verify-phone",
+                "resume-sms",
+            )
         ]
         return urls + super().get_urls()
 
@@ -255,6 +283,8 @@ class FeedbackAdmin(DetailActionsMixin, admin.ModelAdmin):
             "customer_mobile": show_mobile(feedback.customer.mobile, user) if feedback.customer else "",
             "can_change": self.has_change_permission(request, feedback),
             "reply_form": ReplyForm(),
+            "answer_by_rule": answer_by_rule(),
+            "reply_when": gettext("Sent now, %(when)s.") % {"when": reply_sending_note(timezone.now())},
             "status_form": StatusForm(initial={"status": feedback.status, "resolution": feedback.resolution}),
             "categories": FeedbackCategory.choices,
             "staff_users": get_user_model()
@@ -265,25 +295,56 @@ class FeedbackAdmin(DetailActionsMixin, admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/notices/feedback/detail.html", context)
 
-    def _act(self, request, pk, action, done_text):
+    def _act(self, request, pk, action, done_text=""):
         return self.detail_action(
             request, pk, action, done_text, allowed=lambda item: self.has_change_permission(request, item)
         )
 
     def reply_view(self, request, pk):
+        """Send exactly what the reply box holds; the template only says where it started."""
         form = ReplyForm(request.POST)
 
         def reply(feedback):
             if not form.is_valid():
-                raise ServiceError(gettext("Check the reply."))
-            feedback_reply(
+                raise ServiceError(" ".join(e for errors in form.errors.values() for e in errors))
+            message = feedback_reply(
                 feedback=feedback,
                 user=request.user,
                 text=form.cleaned_data["text"],
                 template=form.cleaned_data["template"],
             )
+            messages.success(
+                request, gettext("Reply queued: %(when)s.") % {"when": reply_sending_note(message.created_at)}
+            )
 
-        return self._act(request, pk, reply, gettext("Reply queued; it is sent within the contact window."))
+        return self._act(request, pk, reply)
+
+    def reply_preview_view(self, request, pk):
+        """The reply box, live: a chosen template's text for this customer (`fill`), and
+        exactly what would be sent for the box's text, its characters, SMS parts, problems
+        and when it would go."""
+        feedback = get_object_or_404(Feedback.objects.select_related("customer", "loan"), pk=pk)
+        if not self.has_change_permission(request, feedback):
+            raise PermissionDenied
+        answer = {}
+        template_id = request.POST.get("template", "")
+        if template_id.isdigit():
+            template = ReplyForm.base_fields["template"].queryset.filter(pk=template_id).first()
+            if template is not None:
+                answer["fill"] = feedback_reply_text(feedback=feedback, template=template)
+        text = request.POST.get("text", "").strip()
+        body = compose(text).body
+        problems = text_problems(body) if text else []
+        return JsonResponse(
+            {
+                **answer,
+                "text": body,
+                "chars": len(body),
+                "parts": segments(body),
+                "problems": problems,
+                "when": gettext("Sent now, %(when)s.") % {"when": reply_sending_note(timezone.now())},
+            }
+        )
 
     def status_view(self, request, pk):
         form = StatusForm(request.POST)
@@ -371,6 +432,8 @@ class FeedbackSlaAdmin(ServiceSavedMixin, admin.ModelAdmin):
     list_editable = ("within_hours", "within_working_days", "urgent")
     list_display_links = ("category",)
 
+    change_list_template = "admin/notices/feedbacksla/change_list.html"
+
     def has_add_permission(self, request):
         return False
 
@@ -378,3 +441,16 @@ class FeedbackSlaAdmin(ServiceSavedMixin, admin.ModelAdmin):
         return False
 
     save_service = staticmethod(lambda obj, user: feedback_sla_save(sla=obj, user=user))
+
+    def changelist_view(self, request, extra_context=None):
+        """With the rule the times follow, and any year the installed calendar does not know."""
+        today = timezone.localdate()
+        # Next year's notice comes out in November: from December on, its absence matters.
+        years = (today.year, today.year + 1) if today.month == 12 else (today.year,)
+        extra_context = {
+            **(extra_context or {}),
+            "answer_by_rule": answer_by_rule(),
+            "calendar_version": calendar_version(),
+            "calendar_missing": [year for year in years if not calendar_published(year)],
+        }
+        return super().changelist_view(request, extra_context)

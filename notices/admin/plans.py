@@ -28,6 +28,7 @@ from ..models import (
     PlanStatus,
     RepaymentPlan,
 )
+from ..selectors import plan_cancel_consequences
 from ..services.plans import APPROVE_PERMISSION as PLAN_APPROVE_PERMISSION
 from ..services.plans import (
     plan_approval_problems,
@@ -143,9 +144,7 @@ class RepaymentPlanAdmin(DetailActionsMixin, admin.ModelAdmin):
             path(
                 "<int:pk>/reject/", wrap(require_POST(self.reject_view)), name="notices_repaymentplan_reject"
             ),
-            path(
-                "<int:pk>/cancel/", wrap(require_POST(self.cancel_view)), name="notices_repaymentplan_cancel"
-            ),
+            path("<int:pk>/cancel/", wrap(self.cancel_view), name="notices_repaymentplan_cancel"),
             *super().get_urls(),
         ]
 
@@ -265,8 +264,25 @@ class RepaymentPlanAdmin(DetailActionsMixin, admin.ModelAdmin):
         )
 
     def cancel_view(self, request, pk):
-        if not self.has_view_permission(request):
+        """What withdrawing the plan would do (GET), then the withdrawal with its reason (POST)."""
+        plan = get_object_or_404(RepaymentPlan.objects.select_related("customer", "feedback"), pk=pk)
+        if not self.has_view_permission(request, plan):
             raise PermissionDenied
-        return self.detail_action(
-            request, pk, lambda plan: plan_cancel(plan=plan, user=request.user), gettext("Plan cancelled.")
+        if plan.status != PlanStatus.PENDING_APPROVAL:
+            messages.error(
+                request,
+                gettext("This plan is %(status)s: only a plan waiting for approval can be withdrawn.")
+                % {"status": plan.get_status_display()},
+            )
+            return HttpResponseRedirect(reverse("admin:notices_repaymentplan_change", args=[plan.pk]))
+        if not plan_may_cancel(plan=plan, user=request.user):
+            raise PermissionDenied
+        return self.confirmed_action(
+            request,
+            plan,
+            lambda plan, reason: plan_cancel(plan=plan, user=request.user, reason=reason),
+            gettext("Plan withdrawn."),
+            template="admin/notices/repaymentplan/cancel.html",
+            title=gettext("Withdraw %(plan)s?") % {"plan": plan},
+            consequences=plan_cancel_consequences(plan),
         )

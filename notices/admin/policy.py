@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.urls import reverse
@@ -21,8 +22,20 @@ from ..services.configuration import (
 from .base import ServiceSavedMixin
 
 
+class ContactPolicyForm(forms.ModelForm):
+    class Meta:
+        model = ContactPolicy
+        fields = ContactPolicy.SETTINGS_FIELDS
+        help_texts = {
+            "window_end": _(
+                "The same time as the opening (e.g. 00:00 and 00:00) keeps the window open all day."
+            ),
+        }
+
+
 @admin.register(ContactPolicy)
 class ContactPolicyAdmin(admin.ModelAdmin):
+    form = ContactPolicyForm
     fieldsets = (
         (_("When"), {"fields": ("window_start", "window_end")}),
         (_("How much"), {"fields": ("daily_cap", "rate_limit", "min_overdue_amount")}),

@@ -13,7 +13,7 @@ from core.changelists import EstimatedCountPaginator, PeriodProbingQuerySet
 from core.exceptions import ServiceError
 from core.pii import mask_text, show_mobile
 from customers.models import Loan
-from customers.selectors import customers_matching
+from customers.selectors import CUSTOMER_SEARCH_HELP, customers_matching
 
 from ..models import (
     CollectionStage,
@@ -95,7 +95,7 @@ class SmsMessageAdmin(ViewerMixin, ReadOnlyMixin, admin.ModelAdmin):
     )
     list_select_related = ("customer", "loan", "stage", "batch")
     search_fields = ("customer__customer_no",)
-    search_help_text = _("Customer number, loan account or mobile")
+    search_help_text = CUSTOMER_SEARCH_HELP
     list_per_page = 50
     paginator = EstimatedCountPaginator
     show_full_result_count = False

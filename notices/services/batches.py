@@ -39,7 +39,7 @@ from ..models import (
 )
 from ..outbox import compose, wake
 from ..placeholders import LoanFacts, MessageFacts, context_for
-from ..policy import CUSTOMER_FACTS, CustomerFacts, contact_exclusion
+from ..policy import CUSTOMER_FACTS, CancelCode, CustomerFacts, contact_exclusion
 from ..rendering import TOKEN, template_fits
 from .templates import template_current_version
 
@@ -786,11 +786,15 @@ def batch_may_cancel(*, batch: NoticeBatch, user) -> bool:
     return user.has_perm(APPROVE_PERMISSION) or user.pk == batch.created_by_id
 
 
-def batch_cancel(*, batch: NoticeBatch, user, reason: str = "") -> NoticeBatch:
-    """Withdraw a batch before it is sent; messages not yet sent are cancelled."""
-    if getattr(user, "pk", None) and not (
-        user.has_perm(APPROVE_PERMISSION) or user.pk == batch.created_by_id
-    ):
+def batch_cancel(*, batch: NoticeBatch, user, reason: str) -> NoticeBatch:
+    """Withdraw a batch before it is sent, with a reason: its messages not yet handed to
+    the gateway are cancelled (`batch_cancelled`); the loans they covered are due again."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError(_("Cancelling a batch needs a reason."), code="reason_required")
+    if batch.status not in CANCELLABLE:
+        raise ServiceError(_("Only a batch that is not sending yet can be cancelled."), code="wrong_state")
+    if not batch_may_cancel(batch=batch, user=user):
         raise ServiceError(
             _("Only a supervisor or the batch's author can cancel this batch."), code="not_allowed"
         )
@@ -802,7 +806,9 @@ def batch_cancel(*, batch: NoticeBatch, user, reason: str = "") -> NoticeBatch:
             )
         SmsMessage.objects.filter(
             batch=batch, status__in=(MessageStatus.PENDING, MessageStatus.QUEUED)
-        ).update(status=MessageStatus.CANCELLED, updated_at=timezone.now())
+        ).update(
+            status=MessageStatus.CANCELLED, error_code=CancelCode.BATCH_CANCELLED, updated_at=timezone.now()
+        )
         audit_record(
             actor=user,
             action="batch.cancel",

@@ -318,9 +318,12 @@ def plan_may_cancel(*, plan: RepaymentPlan, user) -> bool:
     )
 
 
-def plan_cancel(*, plan: RepaymentPlan, user, reason: str = "") -> RepaymentPlan:
-    """Withdraw a plan not yet approved (its author or a supervisor)."""
-    if user.pk != plan.requested_by_id and not user.has_perm(APPROVE_PERMISSION):
+def plan_cancel(*, plan: RepaymentPlan, user, reason: str) -> RepaymentPlan:
+    """Withdraw a plan not yet approved (its author or a supervisor), with a reason."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError(_("Withdrawing a plan needs a reason."), code="reason_required")
+    if plan.status == PlanStatus.PENDING_APPROVAL and not plan_may_cancel(plan=plan, user=user):
         raise ServiceError(_("Only the author or a supervisor can cancel this plan."), code="not_allowed")
     with transaction.atomic():
         if not status_transition(plan, PlanStatus.PENDING_APPROVAL, PlanStatus.CANCELLED, reason=reason):

@@ -48,8 +48,12 @@ def data_purge(*, before: datetime.datetime, dry_run: bool = False, user=None) -
     )
     feedback = _old_feedback(before)
     # An inbound SMS goes with its feedback, or alone when it never became any.
-    inbound = InboundMessage.objects.filter(received_at__lt=before).filter(
-        Q(feedback__isnull=True) | Q(feedback__in=feedback.values("pk"))
+    # A repeat of an item that stays (FEEDBACK_MERGE_MINUTES) stays with it.
+    kept_repeats = Feedback.repeats.through.objects.exclude(feedback__in=feedback.values("pk"))
+    inbound = (
+        InboundMessage.objects.filter(received_at__lt=before)
+        .filter(Q(feedback__isnull=True) | Q(feedback__in=feedback.values("pk")))
+        .exclude(pk__in=kept_repeats.values("inboundmessage_id"))
     )
     counts = {
         "messages": messages.count(),
@@ -64,7 +68,11 @@ def data_purge(*, before: datetime.datetime, dry_run: bool = False, user=None) -
     _delete_in_chunks(receipts)
     _delete_in_chunks(messages)
     _delete_in_chunks(feedback)
-    _delete_in_chunks(InboundMessage.objects.filter(received_at__lt=before, feedback__isnull=True))
+    _delete_in_chunks(
+        InboundMessage.objects.filter(received_at__lt=before, feedback__isnull=True).exclude(
+            pk__in=kept_repeats.values("inboundmessage_id")
+        )
+    )
     audit_record(
         actor=user,
         action="data.purge",

@@ -55,3 +55,13 @@ def login(page, username: str, password: str = "pw-for-tests-1") -> None:
     page.fill("input[name=password]", password)
     page.click("button[type=submit], input[type=submit]")
     page.wait_for_load_state("networkidle")
+
+
+def screenshot(page, name: str, tmp_path) -> str:
+    """A full-page screenshot, into SCREENSHOTS_DIR when set (to look at), else tmp_path."""
+    folder = os.environ.get("SCREENSHOTS_DIR") or str(tmp_path)
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, f"{name}.png")
+    page.screenshot(path=path, full_page=True)
+    assert os.path.getsize(path) > 10_000, f"{name}: the screenshot is empty"
+    return path

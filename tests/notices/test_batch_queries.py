@@ -59,7 +59,7 @@ def test_ten_times_the_loans_take_the_same_queries():
     add_book(30)
     small, small_queries = generate_counting()
     assert small.message_count and small.excluded_count
-    batch_cancel(batch=small, user=None)  # cancelled notices no longer count as sent
+    batch_cancel(batch=small, user=None, reason="test")  # cancelled notices no longer count as sent
 
     add_book(270, start=30)
     large, large_queries = generate_counting()
@@ -72,7 +72,7 @@ def test_each_further_chunk_costs_at_most_three_queries(monkeypatch):
     add_book(300)
     whole, one_chunk_queries = generate_counting()
     rows = rows_of(whole)
-    batch_cancel(batch=whole, user=None)
+    batch_cancel(batch=whole, user=None, reason="test")
 
     monkeypatch.setattr(batches_module, "CHUNK", 25)
     chunked, chunked_queries = generate_counting()

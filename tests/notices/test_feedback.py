@@ -10,6 +10,7 @@ from core.models import AuditEvent
 from customers.models import LoanStatus, PhoneProblem
 from customers.services import customer_phone_verify, customer_sms_resume
 from notices.models import (
+    ContactPolicy,
     Feedback,
     FeedbackCategory,
     FeedbackStatus,
@@ -23,8 +24,10 @@ from notices.services.feedback import (
     feedback_classify,
     feedback_record,
     feedback_reply,
+    feedback_reply_text,
     feedback_set_status,
     feedback_sla,
+    reply_sending_note,
     sla_state,
 )
 from notices.services.webhooks import sign
@@ -143,11 +146,45 @@ def test_sla_complaints_in_4_hours_others_in_one_working_day():
     due, urgent = feedback_sla(FeedbackCategory.COMPLAINT, friday)
     assert due == aware(2026, 11, 27, 19, 0) and urgent
     due, urgent = feedback_sla(FeedbackCategory.ALREADY_PAID, friday)
-    assert due == aware(2026, 11, 30, 15, 0) and not urgent  # Monday
+    assert due == aware(2026, 11, 30, 15, 0) and not urgent  # Monday, the same clock time
     assert add_working_days(aware(2026, 11, 24, 10, 0), 1) == aware(2026, 11, 25, 10, 0)
-    assert add_working_days(aware(2026, 11, 28, 22, 0), 1) == aware(
-        2026, 12, 1, 9, 0
-    )  # Saturday → Tuesday 09:00
+    # Saturday night: the clock starts when Monday's window opens and runs one window.
+    assert add_working_days(aware(2026, 11, 28, 22, 0), 1) == aware(2026, 11, 30, 22, 0)
+
+
+@pytest.mark.parametrize(
+    ("received", "due", "why"),
+    [
+        ((2026, 12, 1, 3, 17), (2026, 12, 1, 12, 0), "before the window: the clock starts at 08:00"),
+        ((2026, 11, 27, 20, 0), (2026, 11, 30, 10, 0), "2 hours on Friday evening, 2 on Monday"),
+        ((2026, 11, 29, 11, 0), (2026, 11, 30, 12, 0), "a Sunday counts nothing"),
+        ((2026, 9, 30, 21, 0), (2026, 10, 8, 11, 0), "National Day holidays 10-01..07 count nothing"),
+        ((2026, 9, 19, 10, 0), (2026, 9, 20, 12, 0), "Sunday 09-20 is a make-up working day"),
+        ((2026, 2, 13, 21, 30), (2026, 2, 14, 11, 30), "Saturday 02-14 is a make-up working day"),
+        ((2026, 2, 14, 20, 0), (2026, 2, 24, 10, 0), "the Spring Festival 02-15..23 counts nothing"),
+    ],
+)
+def test_a_complaint_is_due_in_4_hours_of_the_contact_window_on_working_days(received, due, why):
+    assert feedback_sla(FeedbackCategory.COMPLAINT, aware(*received))[0] == aware(*due), why
+
+
+def test_answer_by_times_follow_the_contact_window_the_administrators_set():
+    policy = ContactPolicy.current()
+    policy.window_start, policy.window_end = datetime.time(0), datetime.time(0)  # 00:00-24:00
+    policy.save()
+    assert feedback_sla(FeedbackCategory.COMPLAINT, aware(2026, 12, 1, 3, 17))[0] == aware(2026, 12, 1, 7, 17)
+    assert feedback_sla(FeedbackCategory.COMPLAINT, aware(2026, 10, 1, 3, 17))[0] == aware(2026, 10, 8, 4, 0)
+    policy.window_start, policy.window_end = datetime.time(22), datetime.time(6)  # across midnight
+    policy.save()
+    assert feedback_sla(FeedbackCategory.COMPLAINT, aware(2026, 12, 1, 12, 0))[0] == aware(2026, 12, 2, 2, 0)
+    # 3 hours of Tuesday's night window (it closes at 06:00), 1 of Wednesday's.
+    assert feedback_sla(FeedbackCategory.COMPLAINT, aware(2026, 12, 2, 3, 0))[0] == aware(2026, 12, 2, 23, 0)
+
+
+def test_the_reply_box_says_when_a_reply_goes():
+    assert reply_sending_note(aware(2026, 12, 1, 10, 0)) == "立即发出（当前在联系时段内）"
+    assert reply_sending_note(aware(2026, 12, 1, 3, 17)) == "当前不在联系时段，将于 08:00 发出"
+    assert reply_sending_note(aware(2026, 12, 1, 22, 30)) == "当前不在联系时段，将于 12-02 08:00 发出"
 
 
 def test_sla_state_for_the_worklist(staff):
@@ -186,9 +223,16 @@ def test_reply_goes_through_the_outbox_with_signature_and_lint(staff, settings):
     with pytest.raises(ServiceError):
         feedback_reply(feedback=item, user=staff, text="再不还款就上门找您家人")
     template = SmsTemplate.objects.get(purpose="feedback_reply")
-    templated = feedback_reply(feedback=item, user=staff, template=template)
-    assert templated.body.startswith("【民丰银行】王先生您好") and settings.BANK_HOTLINE in templated.body
-    assert AuditEvent.objects.filter(action="feedback.reply", object_id=str(item.pk)).count() == 2
+    text = feedback_reply_text(feedback=item, template=template)
+    assert text.startswith("王先生您好") and settings.BANK_HOTLINE in text and "{" not in text
+    templated = feedback_reply(feedback=item, user=staff, text=text, template=template)
+    assert templated.body == f"【民丰银行】{text}" and templated.template == template
+    edited = feedback_reply(feedback=item, user=staff, text=text + "另附：请查收。", template=template)
+    assert edited.body == f"【民丰银行】{text}另附：请查收。" and edited.template is None
+    with pytest.raises(ServiceError) as error:  # a template alone sends nothing: the box is what goes
+        feedback_reply(feedback=item, user=staff, text="", template=template)
+    assert error.value.code == "empty"
+    assert AuditEvent.objects.filter(action="feedback.reply", object_id=str(item.pk)).count() == 3
 
 
 def test_no_reply_without_a_matched_customer(client, staff):
@@ -239,3 +283,39 @@ def test_home_page_counts(supervisor_client, client):
     page = supervisor_client.get("/admin/").content.decode()
     assert 'id="tile-unassigned">1</div>' in page
     assert 'id="tile-late">0</div>' in page
+
+
+def test_the_reply_box_fills_from_a_template_and_sends_exactly_what_it_holds(staff_client, staff):
+    customer = CustomerFactory(name="王小明", id_number="33010219800101123X", mobile="+8613812345678")
+    item = feedback_record(user=staff, channel="phone", text="能分期吗", customer=customer)
+    template = SmsTemplate.objects.get(purpose="feedback_reply")
+    preview = f"/admin/notices/feedback/{item.pk}/reply-preview/"
+    filled = staff_client.post(preview, {"template": template.pk}).json()["fill"]
+    assert filled.startswith("王先生您好") and "{" not in filled
+    typed = "王先生您好，您的分期申请已收到，专员今天下午联系您。"
+    shown = staff_client.post(preview, {"text": typed}).json()
+    assert shown["text"] == f"【民丰银行】{typed}"
+    assert (shown["chars"], shown["parts"], shown["problems"]) == (len(shown["text"]), 1, [])
+    assert staff_client.post(preview, {"text": typed * 3}).json()["parts"] == 2
+    assert staff_client.post(preview, {"text": "不还就上门"}).json()["problems"]
+    # The template chosen, the box edited: what goes is the box, not the template.
+    response = staff_client.post(
+        f"/admin/notices/feedback/{item.pk}/reply/", {"template": template.pk, "text": typed}, follow=True
+    )
+    message = SmsMessage.objects.get(feedback=item)
+    assert message.body == f"【民丰银行】{typed}" and message.template is None
+    assert "回复已加入发送队列" in response.content.decode()
+    # A template with an empty box sends nothing and says why.
+    response = staff_client.post(
+        f"/admin/notices/feedback/{item.pk}/reply/", {"template": template.pk, "text": ""}, follow=True
+    )
+    assert "回复内容为空" in response.content.decode()
+    assert SmsMessage.objects.filter(feedback=item).count() == 1
+
+
+def test_the_answer_by_page_states_the_rule_and_a_year_the_calendar_lacks(admin_client, monkeypatch):
+    page = admin_client.get("/admin/notices/feedbacksla/").content.decode()
+    assert "应答计时只在工作日的联系时段（08:00–22:00）内进行" in page
+    monkeypatch.setattr("notices.admin.feedback.calendar_published", lambda year: False)
+    page = admin_client.get("/admin/notices/feedbacksla/").content.decode()
+    assert f"尚未包含国务院 {timezone.localdate().year} 年的放假安排" in page

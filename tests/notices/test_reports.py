@@ -125,3 +125,16 @@ def test_export_memory_does_not_grow_with_the_rows(monkeypatch):
     small = _export_peak(500, user)
     large = _export_peak(2_500, user)
     assert large < small * 1.5, (small, large)
+
+
+@pytest.mark.parametrize(
+    ("language", "start", "end"), [("zh-hans", "起始日期", "截止日期"), ("en", "from", "to")]
+)
+def test_the_reports_page_labels_its_dates_as_a_range(language, start, end):
+    client = Client()
+    client.force_login(exporter())
+    client.cookies["django_language"] = language
+    page = client.get("/admin/reports/").content.decode()
+    labels = [label.split(">")[-1] for label in page.split("</label>")[:-1]]
+    assert labels[:2] == [start, end]
+    assert "原状态" not in page and "新状态" not in page

@@ -85,6 +85,21 @@ def test_contact_window_edges(clock, hour, minute, second, sends):
     assert statuses(batch) == {expected: 1}
 
 
+@pytest.mark.parametrize(("hour", "minute"), [(0, 0), (3, 17), (23, 59)])
+def test_an_all_day_window_sends_at_any_hour(clock, settings, hour, minute):
+    """SMS_CONTACT_WINDOW=00:00-24:00 (stored as 00:00–00:00): open around the clock."""
+    from config.environment import time_range
+    from notices.models import ContactPolicy
+
+    policy = ContactPolicy.current()
+    policy.window_start, policy.window_end = time_range("00:00-24:00")
+    policy.save()
+    batch, _ = approved_batch(1)
+    clock.set(hour, minute)
+    sender_run(max_seconds=2)
+    assert statuses(batch) == {MessageStatus.SENT: 1}
+
+
 def test_outside_the_window_messages_wait_and_then_go(clock):
     batch, _ = approved_batch(2)
     clock.set(22, 0)
