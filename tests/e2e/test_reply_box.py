@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 def test_a_template_fills_the_box_and_what_is_sent_is_what_the_box_holds(page, tmp_path):
     wang = staff_user(username="wang")
-    customer = CustomerFactory(name="王小明", id_number="330102198001011234", mobile="+8613812345678")
+    customer = CustomerFactory(name="王小明", id_number="33010219800101123X", mobile="+8613812345678")
     LoanFactory(customer=customer, days=12)
     item = feedback_record(user=wang, channel="phone", text="我想申请延期", customer=customer)
     template = SmsTemplate.objects.get(purpose="feedback_reply")
