@@ -942,6 +942,11 @@ class DeliveryReceipt(models.Model):
     payload = models.JSONField(_("payload"))
     fingerprint = models.CharField(_("fingerprint"), max_length=64, unique=True)
     applied = models.BooleanField(_("changed the message"), default=False)
+    needs_review = models.BooleanField(
+        _("needs review"),
+        default=False,
+        help_text=_("A receipt for a message that was never handed to the gateway: kept, not applied."),
+    )
     received_at = models.DateTimeField(_("received"), auto_now_add=True)
 
     class Meta:

@@ -274,8 +274,16 @@ class SmsMessageAdmin(ViewerMixin, ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(DeliveryReceipt)
 class DeliveryReceiptAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ("received_at", "client_ref", "provider_message_id", "status", "error_code", "applied")
-    list_filter = ("status", "applied")
+    list_display = (
+        "received_at",
+        "client_ref",
+        "provider_message_id",
+        "status",
+        "error_code",
+        "applied",
+        "needs_review",
+    )
+    list_filter = ("needs_review", "status", "applied")
     search_fields = ("client_ref", "provider_message_id")
     readonly_fields = (
         "message",
@@ -286,6 +294,7 @@ class DeliveryReceiptAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "reported_at",
         "payload",
         "applied",
+        "needs_review",
         "received_at",
     )
 

@@ -24,6 +24,7 @@ from .inbound import GatewayWebhooks, InboundReport, ReceiptReport, ReceiptState
 
 log = logging.getLogger("notices.views")  # where refused webhooks were always logged
 MAX_BODY = 1024 * 1024
+MAX_ITEMS = 1000
 MAX_RETRY_AFTER = 3600.0
 
 
@@ -117,6 +118,41 @@ def signature_valid(raw_body: bytes, signature: str | None, timestamp: str | Non
     return hmac.compare_digest(sign(raw_body, timestamp=timestamp), signature.strip().lower())
 
 
+MAX_DEPTH = 8  # the platform's payloads are a list of flat objects: 3 levels at most
+
+
+def json_depth_ok(raw: bytes, limit: int = MAX_DEPTH) -> bool:
+    """Whether the JSON nests no deeper than `limit` (counted on the text before parsing,
+    so a body of ten thousand brackets never reaches the parser's recursion)."""
+    depth, in_string, escaped = 0, False, False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                return False
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return True
+
+
+def timestamp_readable(value: str) -> bool:
+    """An X-Timestamp is Unix seconds: a finite number (else the call is malformed: 400)."""
+    try:
+        moment = float(value.strip())
+    except (AttributeError, ValueError):
+        return False
+    return moment == moment and abs(moment) < 1e11
+
+
 def timestamp_fresh(value: str, now: datetime.datetime | None = None) -> bool:
     """An X-Timestamp (Unix seconds) within SMS_WEBHOOK_TOLERANCE_SECONDS of now."""
     try:
@@ -200,18 +236,27 @@ class HttpWebhooks(GatewayWebhooks):
         if timestamp is None and settings.SMS_WEBHOOK_REQUIRE_TIMESTAMP:
             log.warning("webhook %s refused: no X-Timestamp", request.path)
             raise WebhookRefused(403, "timestamp required")
+        if timestamp is not None and not timestamp_readable(timestamp):
+            raise WebhookRefused(400, "X-Timestamp must be Unix seconds")
         if timestamp is not None and not timestamp_fresh(timestamp):
             log.warning("webhook %s refused: timestamp outside the tolerance", request.path)
             raise WebhookRefused(403, "stale or future timestamp")
+        if not json_depth_ok(raw):
+            raise WebhookRefused(400, "JSON nested too deep")
         try:
             data = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise WebhookRefused(400, "invalid JSON") from exc
         if isinstance(data, dict) and isinstance(data.get(list_key), list):
             data = data[list_key]
         items = data if isinstance(data, list) else [data]
         if not items or not all(isinstance(item, dict) for item in items):
             raise WebhookRefused(400, "expected an object or a list of objects")
+        if len(items) > MAX_ITEMS:
+            raise WebhookRefused(413, f"at most {MAX_ITEMS} items a call")
+        for item in items:
+            if item.get("at") not in (None, "") and parse_when(item["at"]) is None:
+                raise WebhookRefused(400, '"at" must be an ISO 8601 time or Unix seconds')
         if timestamp is None and not items_fresh(items):
             log.warning('webhook %s refused: "at" outside the tolerance (a replay?)', request.path)
             raise WebhookRefused(403, 'stale or future "at"')

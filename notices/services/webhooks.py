@@ -15,7 +15,7 @@ from customers.phones import phone_normalize
 
 from ..backends.http import sign  # noqa: F401  (the http platform's signature, as before)
 from ..backends.inbound import InboundReport, ReceiptReport, ReceiptState
-from ..models import DeliveryReceipt, InboundMessage, MessageStatus, SmsMessage
+from ..models import HANDED_TO_GATEWAY, DeliveryReceipt, InboundMessage, MessageStatus, SmsMessage
 from .feedback import feedback_from_inbound
 
 # A status only ever moves forward: a late "accepted" never overwrites "delivered".
@@ -66,6 +66,15 @@ def receipt_apply(*, report: ReceiptReport) -> DeliveryReceipt | None:
             return None  # the same receipt again: nothing changes
         target = RECEIPT_STATUS.get(report.state)
         if message is None or target is None:
+            return receipt
+        if message.status not in HANDED_TO_GATEWAY and message.status not in (
+            MessageStatus.DELIVERED,
+            MessageStatus.FAILED,
+        ):
+            # Never handed to the gateway (pending, queued, cancelled…): a receipt for it is
+            # impossible news — kept for someone to look at, never applied.
+            DeliveryReceipt.objects.filter(pk=receipt.pk).update(needs_review=True)
+            receipt.needs_review = True
             return receipt
         if RANK.get(target, 0) <= RANK.get(message.status, 99):
             return receipt  # stale or repeated news
